@@ -1,0 +1,1 @@
+"""ET 4.1.7 applicant assistant: the core that knows nothing of Telegram, plus the wiring."""

@@ -1,0 +1,153 @@
+"""Building the Application: every handler is wired here, in one visible place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import i18n
+from bot.config import LANGUAGES, Settings
+from bot.context import BotContext, Services
+from handlers import common, errors, start
+from handlers.flows import Router, route_text
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+# The console and the tests need no real token; this one has the right shape and reaches nobody.
+OFFLINE_TOKEN = "123456789:offline-console-token-000000000000"
+
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
+    """The bot: for Telegram when `request` is None, else over the given transport."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or OFFLINE_TOKEN)
+        .base_url(settings.api_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .post_init(start_services)
+        .post_shutdown(stop_services)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    application.bot_data["services"] = Services(settings, Database(settings.database))
+    application.bot_data["router"] = Router(flows={}, outside_flows=start.menu)
+    _add_handlers(application)
+    return application
+
+
+def _add_handlers(app: BotApplication) -> None:
+    message = filters.UpdateType.MESSAGE
+    private = filters.ChatType.PRIVATE
+
+    # Before anything else: groups get a pointer to a private chat; the user and language load.
+    app.add_handler(TypeHandler(Update, errors.outside_private_chat), group=-20)
+    app.add_handler(TypeHandler(Update, common.load_user), group=-10)
+
+    app.add_handlers(
+        [
+            CommandHandler("start", start.start, filters=private),
+            CommandHandler("menu", start.menu, filters=private),
+            CommandHandler("help", start.help_, filters=private),
+            CommandHandler(["language", "settings"], start.choose_language, filters=private),
+            CommandHandler("cancel", start.cancel, filters=private),
+            CallbackQueryHandler(start.menu_button, pattern=r"^menu:(main|lang|help)$"),
+            CallbackQueryHandler(start.set_language, pattern=r"^lang:"),
+            # Whatever is left: unknown commands, typed text, other content, unknown buttons.
+            MessageHandler(message & filters.COMMAND, errors.unknown_command),
+            MessageHandler(message & filters.TEXT, route_text),
+            MessageHandler(message, errors.unsupported_content),
+            CallbackQueryHandler(errors.stale_button),
+        ]
+    )
+    app.add_error_handler(errors.on_error)
+
+
+def bot_commands(language: str) -> list[BotCommand]:
+    def _(message: str) -> str:
+        return i18n.gettext(language, message)
+
+    return [
+        BotCommand("menu", _("Main menu")),
+        BotCommand("language", _("Change the language")),
+        BotCommand("help", _("How to use the bot")),
+        BotCommand("cancel", _("Stop and return to the menu")),
+    ]
+
+
+async def start_services(app: BotApplication) -> None:
+    """Open the database and publish the localized command menu and descriptions."""
+    services: Services = app.bot_data["services"]
+    await services.db.open()
+    default = services.settings.default_language
+    try:
+        for language in (None, *LANGUAGES):
+            lang = language or default
+
+            def _(message: str, lang: str = lang) -> str:
+                return i18n.gettext(lang, message)
+
+            await app.bot.set_my_commands(bot_commands(lang), language_code=language)
+            await app.bot.set_my_description(
+                _(
+                    "I help associations, municipalities, wellbeing services counties and "
+                    "schools prepare ESF+ project applications under the national theme ET 4.1.7 "
+                    "(equality of children, young people and families): questions answered from "
+                    "the theme card, in Finnish, Swedish and English."
+                ),
+                language_code=language,
+            )
+            await app.bot.set_my_short_description(
+                _("ESF+ theme ET 4.1.7: answers for project applicants."), language_code=language
+            )
+    except TelegramError as error:
+        # Cosmetic: the bot works without its command menu, so a failure here must not stop it.
+        log.warning("could not set the command menu or descriptions: %s", error)
+
+
+async def stop_services(app: BotApplication) -> None:
+    await app.bot_data["services"].db.close()
+
+
+@asynccontextmanager
+async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run the application without fetching updates: the caller feeds them (console, tests)."""
+    await app.initialize()
+    try:
+        await start_services(app)
+        yield app
+    finally:
+        await stop_services(app)
+        await app.shutdown()
+
+
+async def deliver(app: BotApplication, update: dict[str, Any]) -> None:
+    """Process one update given as Telegram's JSON, as if it had just arrived."""
+    await app.process_update(Update.de_json(update, app.bot))

@@ -1,0 +1,105 @@
+"""The command line: `python -m bot [run|console|...]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+from telegram import Update
+
+from bot.config import ConfigError, Settings
+from storage import Database, DatabaseError
+
+
+class RedactSecrets(logging.Filter):
+    """Removes the bot token from every log record, wherever a library might put it."""
+
+    def __init__(self, *secrets: str | None) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "<redacted>")
+            record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(settings.token, settings.webhook_secret))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # httpx logs every request URL at INFO, and Telegram's URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="ET 4.1.7 applicant assistant. Configuration comes from environment "
+        "variables (see README). Without a subcommand the bot runs on Telegram.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="serve on Telegram (long polling, or webhook if BOT_WEBHOOK_URL)")
+    console = sub.add_parser("console", help="chat with the bot offline in the terminal")
+    console.add_argument(
+        "--lang", choices=["fi", "sv", "en"], help="language your console user's Telegram reports"
+    )
+    return parser
+
+
+async def _check_database(settings: Settings) -> None:
+    db = Database(settings.database)
+    await db.open()
+    await db.close()
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+
+    asyncio.run(_check_database(settings))
+    app = build_application(settings)
+    allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
+    if settings.webhook_url:
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=allowed,
+        )
+    else:
+        app.run_polling(allowed_updates=allowed)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = Settings.from_env(need_token=command == "run")
+        setup_logging(settings)
+        if command == "run":
+            return _run(settings)
+        if command == "console":
+            from bot.console import run_console
+
+            return asyncio.run(run_console(settings, language_code=args.lang))
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except DatabaseError as error:
+        print(f"database error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -1,0 +1,119 @@
+"""Settings from environment variables.
+
+Every problem is reported as one line that names the variable; the token's value is never part of
+an error message, a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE = "./data/bot.sqlite3"
+
+# BotFather tokens look like "123456789:AA...": digits, a colon, 30+ URL-safe characters.
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+# Telegram's rule for the webhook secret_token.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A configuration problem, described in one line that names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = field(default=None, repr=False)
+    api_base_url: str = DEFAULT_API_BASE_URL
+    database: Path = Path(DEFAULT_DATABASE)
+    coordinator_ids: frozenset[int] = frozenset()
+    default_language: str = "fi"
+    log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if need_token and token is None:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
+                "(or run `python -m bot console` to try the bot offline)"
+            )
+        if token is not None and not _TOKEN_RE.match(token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and the secret part "
+                "exactly as @BotFather gives it"
+            )
+
+        api_base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+        parsed = urlparse(api_base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(
+                "TELEGRAM_API_BASE_URL must be an http(s) URL such as http://127.0.0.1:8081/bot"
+            )
+
+        coordinator_ids: set[int] = set()
+        for part in (get("COORDINATOR_IDS") or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not re.fullmatch(r"-?\d{1,20}", part):
+                raise ConfigError(
+                    "COORDINATOR_IDS must be comma-separated numeric Telegram user ids, "
+                    f"got a non-numeric item ({len(part)} characters)"
+                )
+            coordinator_ids.add(int(part))
+
+        default_language = (get("BOT_DEFAULT_LANGUAGE") or "fi").lower()
+        if default_language not in LANGUAGES:
+            raise ConfigError(
+                f"BOT_DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, "
+                f"got {default_language[:10]!r}"
+            )
+
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in _LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+
+        webhook_url = get("BOT_WEBHOOK_URL")
+        if webhook_url is not None:
+            parsed = urlparse(webhook_url)
+            if parsed.scheme != "https" or not parsed.netloc:
+                raise ConfigError("BOT_WEBHOOK_URL must be an https:// URL reachable by Telegram")
+        port_text = get("BOT_WEBHOOK_PORT") or "8443"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError("BOT_WEBHOOK_PORT must be a port number between 1 and 65535")
+        webhook_secret = get("BOT_WEBHOOK_SECRET")
+        if webhook_secret is not None and not _SECRET_RE.match(webhook_secret):
+            raise ConfigError(
+                "BOT_WEBHOOK_SECRET may contain only A-Z, a-z, 0-9, _ and - (1-256 characters)"
+            )
+
+        return cls(
+            token=token,
+            api_base_url=api_base_url,
+            database=Path(get("BOT_DATABASE") or DEFAULT_DATABASE),
+            coordinator_ids=frozenset(coordinator_ids),
+            default_language=default_language,
+            log_level=log_level,
+            webhook_url=webhook_url,
+            webhook_listen=get("BOT_WEBHOOK_LISTEN") or "0.0.0.0",
+            webhook_port=int(port_text),
+            webhook_secret=webhook_secret,
+        )

@@ -1,0 +1,78 @@
+"""Offline chat in the terminal: the same Application, handlers and database, no network.
+
+Each typed line becomes a Telegram update from a console user; the bot's Bot API calls land in
+the in-process stand-in and are printed as plain text. Buttons are numbered; typing a number
+presses that button of the latest message that has buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.app import build_application, deliver, running
+from bot.config import Settings
+from bot.rendering import html_to_text
+from bot.telegram_standin import FakeTelegram, InProcessRequest, SentMessage, TelegramUser
+
+CONSOLE_USER_ID = 1
+
+
+async def run_console(
+    settings: Settings,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    language_code: str | None = None,
+    user_id: int = CONSOLE_USER_ID,
+) -> int:
+    telegram = FakeTelegram()
+    app = build_application(settings, InProcessRequest(telegram))
+    choices: list[tuple[str, str]] = []
+    choice_message: list[SentMessage] = []
+
+    def show(event: str, message: SentMessage) -> None:
+        if message.chat_id != user_id:
+            return
+        text = html_to_text(message.text).strip()
+        if message.document is not None:
+            text = f"[📎 {message.document['file_name']}]" + (f"\n{text}" if text else "")
+        lines = [f"bot> {line}" if line else "bot>" for line in text.splitlines() or [""]]
+        if message.buttons:
+            choices[:] = message.buttons
+            choice_message[:] = [message]
+            lines += [f"  [{n}] {label}" for n, (label, _) in enumerate(message.buttons, 1)]
+        stdout.write("\n".join(lines) + "\n\n")
+        stdout.flush()
+
+    telegram.listeners.append(show)
+    async with running(app):
+        user = TelegramUser(
+            telegram,
+            lambda update: deliver(app, update),
+            user_id=user_id,
+            language_code=language_code,
+            first_name="Console",
+        )
+        stdout.write("ET 4.1.7 assistant, offline console. Type /start; Ctrl-D ends.\n\n")
+        stdout.flush()
+        while True:
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            text = line.strip()
+            if not text:
+                continue
+            seen_calls = len(telegram.calls)
+            if text.isdigit() and choices and 1 <= int(text) <= len(choices):
+                _label, data = choices[int(text) - 1]
+                if data.startswith(("http://", "https://")):
+                    stdout.write(f"(link) {data}\n\n")
+                    continue
+                await user.press_data(data, choice_message[0])
+            else:
+                await user.send(text)
+            for call in telegram.calls[seen_calls:]:
+                if call.method == "answerCallbackQuery" and call.params.get("text"):
+                    stdout.write(f"bot (notice)> {call.params['text']}\n\n")
+    return 0

@@ -1,0 +1,77 @@
+"""UI strings from gettext catalogs, language negotiation, locale-aware formatting.
+
+The catalogs are read from the `.po` files at start-up and compiled in memory, so a fresh
+`pip install .` works without a separate compile step and an edited `.po` takes effect on restart.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+
+from babel import Locale, negotiate_locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+
+from bot.config import LANGUAGES
+
+# Finnish and Swedish as used in Finland; the region only affects formatting.
+_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
+
+
+def _load_catalog(language: str) -> Translations:
+    po = resources.files("locales").joinpath(language, "LC_MESSAGES", "messages.po")
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)  # fuzzy entries are left out, as gettext would
+    buffer.seek(0)
+    return Translations(fp=buffer, domain="messages")
+
+
+@cache
+def translations(language: str) -> Translations:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    return _load_catalog(language)
+
+
+def gettext(language: str, message: str) -> str:
+    return translations(language).gettext(message)
+
+
+def negotiate(telegram_code: str | None, default: str) -> str:
+    """Map Telegram's IETF language code (e.g. "sv-FI", "en") to one of our languages."""
+    if not telegram_code:
+        return default
+    found = negotiate_locale([telegram_code.replace("-", "_")], list(LANGUAGES), sep="_")
+    return found or default
+
+
+def locale(language: str) -> Locale:
+    return Locale.parse(_LOCALES[language])
+
+
+def fmt_date(value: date | datetime, language: str) -> str:
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium", locale=_LOCALES[language])
+    return format_date(value, "medium", locale=_LOCALES[language])
+
+
+def fmt_number(value: int | float | Decimal, language: str) -> str:
+    return format_decimal(value, locale=_LOCALES[language])
+
+
+def fmt_euros(value: int | float | Decimal, language: str) -> str:
+    return format_currency(value, "EUR", locale=_LOCALES[language])
+
+
+def language_name(language: str) -> str:
+    """The language's own name, capitalised: "Suomi", "Svenska", "English"."""
+    return Locale.parse(language).get_display_name(language).capitalize()

@@ -1,0 +1,561 @@
+"""A stand-in for Telegram's Bot API, for the offline console, the tests and the benchmarks.
+
+`FakeTelegram` answers Bot API methods the way Telegram does (message ids, edits, errors such as
+"message is not modified"), records every call, and checks every outgoing request against
+Telegram's limits: a message over 4,096 characters, malformed HTML or callback data over 64 bytes
+is refused with the same 400 Telegram would send and recorded in `violations`.
+
+It is reached in two ways: `InProcessRequest`, a python-telegram-bot `BaseRequest` that calls it
+directly, and `serve_http`, a small HTTP server on 127.0.0.1 that a bot reaches through
+`TELEGRAM_API_BASE_URL` with long polling. `TelegramUser` builds the updates a person would cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from telegram.request import BaseRequest, RequestData
+
+from bot.rendering import CALLBACK_DATA_LIMIT, CAPTION_LIMIT, MESSAGE_LIMIT, check_html, utf16_len
+
+BOT_ID = 7000000001
+BOT_USERNAME = "et417_assistant_bot"
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# Parameters that travel JSON-encoded in form posts (python-telegram-bot's json_parameters).
+_JSON_FIELDS = frozenset(
+    {
+        "reply_markup", "commands", "scope", "allowed_updates", "link_preview_options",
+        "reply_parameters", "entities", "caption_entities",
+    }
+)  # fmt: skip
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, as it is now (edits are applied)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    document: dict[str, Any] | None = None
+    edits: int = 0
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback data or url) of every inline button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [
+            (button["text"], button.get("callback_data") or button.get("url", ""))
+            for row in rows
+            for button in row
+        ]
+
+    def as_telegram(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self.message_id,
+            "date": int(time.time()),
+            "chat": {"id": self.chat_id, "type": "private" if self.chat_id > 0 else "group"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "ET 4.1.7"},
+        }
+        if self.document is not None:
+            message["document"] = self.document
+            if self.text:
+                message["caption"] = self.text
+        else:
+            message["text"] = self.text
+        if self.reply_markup:
+            message["reply_markup"] = self.reply_markup
+        return message
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+def _check_markup(markup: Any) -> list[str]:
+    problems = []
+    if not markup:
+        return problems
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if not str(button.get("text", "")).strip():
+                problems.append("button with empty text")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+                problems.append(f"callback_data of {len(data.encode())} bytes: {data[:70]!r}")
+    return problems
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+        self.violations: list[str] = []
+        self.messages: dict[tuple[int, int], SentMessage] = {}
+        self.listeners: list[Callable[[str, SentMessage], None]] = []
+        self.fault: Callable[[str], ApiError | None] | None = None
+        self._message_ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._pending: list[dict[str, Any]] = []
+        self._arrived = asyncio.Condition()
+        self._changed = asyncio.Event()
+
+    # -- what the bot asks ------------------------------------------------------------------
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        """Answer one Bot API method; raises ApiError exactly where Telegram would refuse."""
+        self.calls.append(ApiCall(method, params))
+        if self.fault is not None and (error := self.fault(method)) is not None:
+            raise error
+        handler = getattr(self, f"_api_{method.lower()}", None)
+        if handler is None:
+            return True
+        return await handler(params)
+
+    def _refuse(self, method: str, problems: list[str]) -> None:
+        if problems:
+            self.violations.extend(f"{method}: {problem}" for problem in problems)
+            raise ApiError(400, f"Bad Request: {'; '.join(problems)}")
+
+    async def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "ET 4.1.7",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = str(params.get("text", ""))
+        problems = self._text_problems(text, params, MESSAGE_LIMIT)
+        problems += _check_markup(params.get("reply_markup"))
+        self._refuse("sendMessage", problems)
+        message = SentMessage(
+            int(params["chat_id"]), next(self._message_ids), text, params.get("reply_markup")
+        )
+        return self._store("send", message)
+
+    async def _api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = str(params.get("caption", ""))
+        problems = self._text_problems(caption, params, CAPTION_LIMIT) if caption else []
+        problems += _check_markup(params.get("reply_markup"))
+        self._refuse("sendDocument", problems)
+        document = params.get("document")
+        name = getattr(document, "filename", None) or "document"
+        content = getattr(document, "input_file_content", None) or getattr(document, "content", b"")
+        message = SentMessage(
+            int(params["chat_id"]),
+            next(self._message_ids),
+            caption,
+            params.get("reply_markup"),
+            document={
+                "file_id": f"doc{len(self.messages)}",
+                "file_unique_id": f"u{len(self.messages)}",
+                "file_name": name,
+                "file_size": len(content) if isinstance(content, bytes) else 0,
+            },
+        )
+        message.document["content"] = content  # type: ignore[index]
+        return self._store("send", message)
+
+    async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._editable(params)
+        text = str(params.get("text", ""))
+        problems = self._text_problems(text, params, MESSAGE_LIMIT)
+        problems += _check_markup(params.get("reply_markup"))
+        self._refuse("editMessageText", problems)
+        markup = params.get("reply_markup")
+        if text == message.text and markup == message.reply_markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        message.text, message.reply_markup = text, markup
+        message.edits += 1
+        return self._store("edit", message)
+
+    async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._editable(params)
+        markup = params.get("reply_markup")
+        self._refuse("editMessageReplyMarkup", _check_markup(markup))
+        if markup == message.reply_markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        message.reply_markup = markup
+        message.edits += 1
+        return self._store("edit", message)
+
+    async def _api_deletemessage(self, params: dict[str, Any]) -> bool:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if self.messages.pop(key, None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
+
+    async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
+        text = str(params.get("text", ""))
+        self._refuse(
+            "answerCallbackQuery",
+            [f"callback answer of {len(text)} characters"] if len(text) > 200 else [],
+        )
+        return True
+
+    async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
+        problems = []
+        commands = params.get("commands", [])
+        if len(commands) > 100:
+            problems.append("more than 100 commands")
+        for command in commands:
+            if not _COMMAND_NAME.match(command.get("command", "")):
+                problems.append(f"bad command name {command.get('command')!r}")
+            if not 1 <= len(command.get("description", "")) <= 256:
+                problems.append(f"bad description for {command.get('command')!r}")
+        self._refuse("setMyCommands", problems)
+        return True
+
+    async def _api_setmydescription(self, params: dict[str, Any]) -> bool:
+        text = params.get("description", "")
+        self._refuse("setMyDescription", ["description over 512"] if len(text) > 512 else [])
+        return True
+
+    async def _api_setmyshortdescription(self, params: dict[str, Any]) -> bool:
+        text = params.get("short_description", "")
+        self._refuse(
+            "setMyShortDescription", ["short description over 120"] if len(text) > 120 else []
+        )
+        return True
+
+    async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        async with self._arrived:
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            if not self._pending and timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), timeout)
+                self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            return list(self._pending[: int(params.get("limit") or 100)])
+
+    def _text_problems(self, text: str, params: dict[str, Any], limit: int) -> list[str]:
+        if params.get("parse_mode") == "HTML":
+            return check_html(text, limit)
+        if not text.strip():
+            return ["message text is empty"]
+        return [f"text over {limit}"] if utf16_len(text) > limit else []
+
+    def _editable(self, params: dict[str, Any]) -> SentMessage:
+        key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
+        if key not in self.messages:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return self.messages[key]
+
+    def _store(self, event: str, message: SentMessage) -> dict[str, Any]:
+        self.messages[(message.chat_id, message.message_id)] = message
+        for listener in self.listeners:
+            listener(event, message)
+        self._changed.set()
+        return message.as_telegram()
+
+    # -- what the tests and the console look at ----------------------------------------------
+    def sent_to(self, chat_id: int) -> list[SentMessage]:
+        return [m for (chat, _), m in sorted(self.messages.items()) if chat == chat_id]
+
+    async def wait_for_messages(self, chat_id: int, count: int, seconds: float = 30) -> None:
+        """Wait until the chat has `count` messages from the bot (for a bot in another process)."""
+        async with asyncio.timeout(seconds):
+            while len(self.sent_to(chat_id)) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def enqueue(self, update: dict[str, Any]) -> None:
+        """Queue an update for a bot that long-polls getUpdates over HTTP."""
+        async with self._arrived:
+            self._pending.append(update)
+            self._arrived.notify_all()
+
+
+class InProcessRequest(BaseRequest):
+    """python-telegram-bot's network layer, replaced by a direct call into FakeTelegram."""
+
+    def __init__(self, telegram: FakeTelegram) -> None:
+        self.telegram = telegram
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.contains_files:
+            for parameter in request_data._parameters:  # the files themselves, not their ids
+                if parameter.input_files:
+                    params[parameter.name] = parameter.input_files[0]
+        return _encode(await _answer(self.telegram, api_method, params))
+
+
+async def _answer(telegram: FakeTelegram, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"ok": True, "result": await telegram.call(method, params)}
+    except ApiError as error:
+        answer: dict[str, Any] = {
+            "ok": False,
+            "error_code": error.code,
+            "description": error.description,
+        }
+        if error.retry_after is not None:
+            answer["parameters"] = {"retry_after": error.retry_after}
+        return answer
+
+
+def _encode(answer: dict[str, Any]) -> tuple[int, bytes]:
+    status = 200 if answer["ok"] else int(answer["error_code"])
+    return status, json.dumps(answer).encode("utf-8")
+
+
+# -- the people on the other side --------------------------------------------------------------
+
+
+@dataclass
+class TelegramUser:
+    """A person chatting with the bot: builds the updates their actions cause and delivers them.
+
+    `deliver` takes an update as Telegram's JSON; it is `Application.process_update` for the
+    in-process transport and `FakeTelegram.enqueue` for a bot that polls over HTTP.
+    """
+
+    telegram: FakeTelegram
+    deliver: Callable[[dict[str, Any]], Awaitable[None]]
+    user_id: int = 1001
+    language_code: str | None = "fi"
+    first_name: str = "Testi"
+    chat_id: int | None = None
+    chat_type: str = "private"
+    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1_000_000))
+
+    @property
+    def chat(self) -> int:
+        return self.chat_id if self.chat_id is not None else self.user_id
+
+    def _from(self) -> dict[str, Any]:
+        person: dict[str, Any] = {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": self.first_name,
+        }
+        if self.language_code:
+            person["language_code"] = self.language_code
+        return person
+
+    def _message(self, **content: Any) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.chat, "type": self.chat_type}
+        if self.chat_type == "private":
+            chat["first_name"] = self.first_name
+        else:
+            chat["title"] = "Test group"
+        return {
+            "update_id": self.telegram.next_update_id(),
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": chat,
+                "from": self._from(),
+                **content,
+            },
+        }
+
+    async def send(self, text: str) -> list[SentMessage]:
+        """Type a message (a leading /command becomes a bot_command entity, as in Telegram)."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return await self._deliver(self._message(**content))
+
+    async def send_sticker(self) -> list[SentMessage]:
+        sticker = {
+            "file_id": "sticker1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        return await self._deliver(self._message(sticker=sticker))
+
+    async def send_photo(self) -> list[SentMessage]:
+        photo = [{"file_id": "photo1", "file_unique_id": "p1", "width": 90, "height": 90}]
+        return await self._deliver(self._message(photo=photo))
+
+    async def send_voice(self) -> list[SentMessage]:
+        voice = {"file_id": "voice1", "file_unique_id": "v1", "duration": 3}
+        return await self._deliver(self._message(voice=voice))
+
+    async def press(self, button: str, message: SentMessage | None = None) -> list[SentMessage]:
+        """Tap a button by label or callback data; `message` defaults to the latest with buttons."""
+        message = message or self.last_with_buttons()
+        for label, data in message.buttons:
+            if button in (label, data):
+                return await self.press_data(data, message)
+        raise LookupError(f"no button {button!r} in {message.buttons}")
+
+    async def press_data(self, data: str, message: SentMessage) -> list[SentMessage]:
+        """Send a callback query with any data, as a forged or stale button would."""
+        update = {
+            "update_id": self.telegram.next_update_id(),
+            "callback_query": {
+                "id": f"cq{self.telegram.next_update_id()}",
+                "from": self._from(),
+                "chat_instance": str(self.chat),
+                "data": data,
+                "message": message.as_telegram(),
+            },
+        }
+        return await self._deliver(update)
+
+    async def _deliver(self, update: dict[str, Any]) -> list[SentMessage]:
+        before = {key: message.edits for key, message in self.telegram.messages.items()}
+        await self.deliver(update)
+        return [
+            message
+            for key, message in sorted(self.telegram.messages.items())
+            if key[0] == self.chat and before.get(key, -1) != message.edits
+        ]
+
+    def messages(self) -> list[SentMessage]:
+        return self.telegram.sent_to(self.chat)
+
+    @property
+    def last(self) -> SentMessage:
+        return self.messages()[-1]
+
+    def last_with_buttons(self) -> SentMessage:
+        for message in reversed(self.messages()):
+            if message.buttons:
+                return message
+        raise LookupError("no message with buttons")
+
+
+# -- over real HTTP --------------------------------------------------------------------------
+
+
+def _decode_form(body: bytes, content_type: str) -> dict[str, Any]:
+    if content_type.startswith("application/json"):
+        return json.loads(body or b"{}")
+    if content_type.startswith("multipart/form-data"):
+        return _decode_multipart(body, content_type)
+    params: dict[str, Any] = {}
+    for key, values in parse_qs(body.decode("utf-8"), keep_blank_values=True).items():
+        params[key] = _decode_value(key, values[-1])
+    return params
+
+
+def _decode_value(key: str, value: str) -> Any:
+    if key in _JSON_FIELDS:
+        return json.loads(value)
+    if re.fullmatch(r"-?\d+", value) and key != "text":
+        return int(value)
+    return value
+
+
+@dataclass
+class _Upload:
+    filename: str
+    content: bytes
+
+
+def _decode_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+    boundary = content_type.split("boundary=", 1)[1].strip('"').encode()
+    params: dict[str, Any] = {}
+    for part in body.split(b"--" + boundary):
+        if b"\r\n\r\n" not in part:
+            continue
+        head, _, value = part.partition(b"\r\n\r\n")
+        value = value.removesuffix(b"\r\n")
+        name = re.search(rb'name="([^"]+)"', head)
+        filename = re.search(rb'filename="([^"]*)"', head)
+        if not name:
+            continue
+        key = name.group(1).decode()
+        if filename:
+            params[key] = _Upload(filename.group(1).decode(), value)
+        else:
+            params[key] = _decode_value(key, value.decode("utf-8"))
+    # python-telegram-bot sends the file as an attach:// reference plus the part itself.
+    for key, value in list(params.items()):
+        if isinstance(value, str) and value.startswith("attach://"):
+            params[key] = params.pop(value.removeprefix("attach://"), value)
+    return params
+
+
+async def serve_http(
+    telegram: FakeTelegram, host: str = "127.0.0.1", port: int = 0
+) -> asyncio.Server:
+    """Serve the Bot API over HTTP/1.1 at http://host:port/bot<token>/<method>."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    break
+                headers: dict[str, str] = {}
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                path = request_line.decode("latin-1").split()[1]
+                method = path.rstrip("/").rsplit("/", 1)[-1]
+                params = _decode_form(body, headers.get("content-type", ""))
+                status, payload = _encode(await _answer(telegram, method, params))
+                writer.write(
+                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                    "Connection: keep-alive\r\n\r\n".encode("latin-1")
+                    + payload
+                )
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, port)

@@ -1,0 +1,104 @@
+"""Shared by all handlers: loading the user, callback data, sending and editing messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot import i18n
+from bot.context import BotContext
+from bot.rendering import CALLBACK_DATA_LIMIT, split_html
+from storage import users
+
+log = logging.getLogger(__name__)
+
+Keyboard = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
+
+
+async def load_user(update: Update, context: BotContext) -> None:
+    """Runs first for every private update: record the user and settle their language."""
+    person = update.effective_user
+    if person is None or person.is_bot:
+        return
+    context.user = await users.touch(context.db, person.id, person.language_code)
+    context.lang = _language(context, context.user.language, person.language_code)
+
+
+async def recall_user(update: Update, context: BotContext) -> None:
+    """For a fresh context (error handlers get one): the user's language, without writing."""
+    person = update.effective_user
+    if person is None:
+        return
+    context.user = await users.get(context.db, person.id)
+    chosen = context.user.language if context.user else None
+    context.lang = _language(context, chosen, person.language_code)
+
+
+def _language(context: BotContext, chosen: str | None, telegram_code: str | None) -> str:
+    return chosen or i18n.negotiate(telegram_code, context.services.settings.default_language)
+
+
+# -- callback data: namespaced ASCII, built and parsed only here -------------------------------
+
+
+def callback(*parts: str | int) -> str:
+    data = ":".join(str(part) for part in parts)
+    if not data.isascii() or len(data.encode()) > CALLBACK_DATA_LIMIT:
+        raise ValueError(f"callback data must be ASCII of at most 64 bytes: {data!r}")
+    return data
+
+
+def callback_parts(update: Update) -> list[str]:
+    query = update.callback_query
+    return (query.data or "").split(":") if query else []
+
+
+def keyboard(rows: Keyboard) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+async def send(
+    update: Update, context: BotContext, html: str, buttons: Keyboard | None = None
+) -> None:
+    """Send HTML to the user's chat, split at Telegram's limit; buttons go on the last part."""
+    chat = update.effective_chat
+    assert chat is not None
+    parts = split_html(html)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await context.bot.send_message(
+            chat.id, part, reply_markup=keyboard(buttons) if buttons and last else None
+        )
+
+
+async def show(
+    update: Update, context: BotContext, html: str, buttons: Keyboard | None = None
+) -> None:
+    """After a button press, replace that message in place; otherwise send a new one."""
+    query = update.callback_query
+    parts = split_html(html)
+    if query is None or query.message is None or len(parts) > 1:
+        await send(update, context, html, buttons)
+        return
+    try:
+        await query.edit_message_text(parts[0], reply_markup=keyboard(buttons) if buttons else None)
+    except BadRequest as error:
+        if "not modified" in error.message:
+            return  # the same tap twice: the message already shows this
+        if "not found" not in error.message and "can't be edited" not in error.message:
+            raise
+        await send(update, context, html, buttons)
+
+
+async def answer_button(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """Stop the button's spinner; every callback query must be answered once."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=alert)

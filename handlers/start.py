@@ -1,0 +1,113 @@
+"""Start, main menu, help, language and cancel: how a user finds their way around."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+from telegram import Update
+
+from bot import i18n
+from bot.config import LANGUAGES
+from bot.context import BotContext
+from handlers.common import answer_button, callback, callback_parts, show
+from storage import conversations, users
+
+
+def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
+    _ = context.gettext
+    return [
+        [(_("❓ Ask a question"), callback("menu", "ask"))],
+        [(_("📚 Browse topics"), callback("menu", "topics"))],
+        [(_("🌐 Language"), callback("menu", "lang")), (_("ℹ️ Help"), callback("menu", "help"))],
+    ]
+
+
+async def send_menu(update: Update, context: BotContext, intro: str | None = None) -> None:
+    _ = context.gettext
+    text = _("What would you like to do?")
+    await show(update, context, f"{intro}\n\n{text}" if intro else text, menu_buttons(context))
+
+
+async def start(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    name = update.effective_user.first_name if update.effective_user else ""
+    greeting = _(
+        "Hello {name}! I help you prepare an ESF+ project application under the national theme "
+        "<b>ET 4.1.7 – equality of children, young people and families</b>.\n\n"
+        "I answer questions from the theme card, and I never make up answers: when I don't "
+        "know, I tell you whom to contact.",
+        name=name,
+    )
+    if context.user is not None and context.user.language is None:
+        greeting += "\n\n" + _("You can change the language with /language.")
+    await send_menu(update, context, greeting)
+
+
+async def menu(update: Update, context: BotContext) -> None:
+    await answer_button(update)
+    await send_menu(update, context)
+
+
+async def help_(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    await answer_button(update)
+    text = _(
+        "<b>How I can help</b>\n\n"
+        "Type a question in your own words, for example “Who can apply?” or "
+        "“How much funding is there?”. I answer from the ET 4.1.7 theme card and tell you "
+        "whom to contact when I don't know.\n\n"
+        "<b>Commands</b>\n"
+        "/menu – main menu\n"
+        "/ask – ask a question\n"
+        "/topics – browse questions by topic\n"
+        "/language – change the language\n"
+        "/cancel – stop what you are doing and return to the menu\n"
+        "/help – this help"
+    )
+    await show(update, context, text, [[(_("⬅️ Menu"), callback("menu", "main"))]])
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    await answer_button(update)
+    buttons = [
+        [
+            (
+                ("✓ " if code == context.lang else "") + i18n.language_name(code),
+                callback("lang", code),
+            )
+            for code in LANGUAGES
+        ]
+    ]
+    await show(update, context, _("Choose your language:"), buttons)
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    parts = callback_parts(update)
+    if len(parts) != 2 or parts[1] not in LANGUAGES or context.user is None:
+        await answer_button(update, context.gettext("This button is no longer valid."))
+        return
+    await users.set_language(context.db, context.user.id, parts[1])
+    context.lang = parts[1]
+    _ = context.gettext
+    await answer_button(update)
+    language = Markup("<b>{}</b>").format(i18n.language_name(parts[1]))
+    await send_menu(update, context, _("Language set: {language}.", language=language))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    assert context.user is not None
+    had_flow = await conversations.get(context.db, context.user.id) is not None
+    await conversations.set_state(context.db, context.user.id, None)
+    await send_menu(update, context, _("Cancelled.") if had_flow else _("Nothing to cancel."))
+
+
+async def menu_button(update: Update, context: BotContext) -> None:
+    """Main-menu buttons that belong to this module."""
+    action = callback_parts(update)[1:2]
+    if action == ["lang"]:
+        await choose_language(update, context)
+    elif action == ["help"]:
+        await help_(update, context)
+    else:
+        await menu(update, context)

@@ -1,0 +1,138 @@
+"""The one SQLite connection of the process: WAL, foreign keys, versioned migrations.
+
+aiosqlite runs every statement on one worker thread, but two coroutines could still interleave their
+statements inside each other's transactions. A lock around every read and every transaction keeps
+each unit of work whole; SQLite is fast enough that this is not the bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (locked, unwritable, corrupt, or newer than this code)."""
+
+
+def utcnow() -> str:
+    """The current time as stored in the database: ISO 8601, UTC, seconds precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """All bundled migrations as (version, name, sql), in order."""
+    found = []
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise DatabaseError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+LATEST_VERSION = len(migrations())
+
+
+class Database:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self, *, target_version: int | None = None) -> None:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn.row_factory = aiosqlite.Row
+            await self._refuse_newer_schema()  # before anything writes to the file
+            await self._conn.execute("PRAGMA journal_mode = WAL")
+            await self._conn.execute("PRAGMA foreign_keys = ON")
+            # FULL: a committed answer survives not only a killed process but a lost host.
+            await self._conn.execute("PRAGMA synchronous = FULL")
+            await self._migrate(LATEST_VERSION if target_version is None else target_version)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            await self.close()
+            raise DatabaseError(f"cannot use database {self.path}: {exc}") from exc
+        except DatabaseError:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise DatabaseError("database is not open")
+        return self._conn
+
+    async def version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def _refuse_newer_schema(self) -> None:
+        current = await self.version()
+        if current > LATEST_VERSION:
+            raise DatabaseError(
+                f"database {self.path} has schema version {current}, newer than this code "
+                f"({LATEST_VERSION}); upgrade the bot"
+            )
+
+    async def _migrate(self, target: int) -> None:
+        current = await self.version()
+        for version, _name, sql in migrations():
+            if current < version <= target:
+                # executescript runs outside our transaction helper; the script carries its own
+                # BEGIN/COMMIT so a failed migration leaves the previous version intact.
+                await self.conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One unit of work, committed before the block's caller goes on (e.g. replies)."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A single statement in its own transaction."""
+        async with self.transaction() as conn:
+            await conn.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)

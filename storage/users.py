@@ -1,0 +1,57 @@
+"""Users: who has talked to the bot, their chosen language and role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database, utcnow
+
+_COLUMNS = "id, language, telegram_language, first_seen, last_seen, role"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    language: str | None
+    telegram_language: str | None
+    first_seen: str
+    last_seen: str
+    role: str
+    is_new: bool = False
+
+
+async def touch(db: Database, user_id: int, telegram_language: str | None) -> User:
+    """Record that the user is active now and return their row; creates it on first contact."""
+    now = utcnow()
+    async with db.transaction() as conn:
+        async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            await conn.execute(
+                "INSERT INTO users (id, telegram_language, first_seen, last_seen) "
+                "VALUES (?, ?, ?, ?)",
+                (user_id, telegram_language, now, now),
+            )
+            return User(user_id, None, telegram_language, now, now, "applicant", is_new=True)
+        await conn.execute(
+            "UPDATE users SET last_seen = ?, "
+            "telegram_language = COALESCE(?, telegram_language) WHERE id = ?",
+            (now, telegram_language, user_id),
+        )
+    return User(
+        row["id"],
+        row["language"],
+        telegram_language or row["telegram_language"],
+        row["first_seen"],
+        now,
+        row["role"],
+    )
+
+
+async def get(db: Database, user_id: int) -> User | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    return User(*row) if row else None
+
+
+async def set_language(db: Database, user_id: int, language: str) -> None:
+    await db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))

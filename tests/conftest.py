@@ -1,0 +1,76 @@
+"""The real Application over the in-process stand-in for Telegram.
+
+Every test that uses `bot` ends by checking that nothing the bot sent broke Telegram's rules
+(message length, HTML, callback data size): the stand-in records such calls as violations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApplication, build_application, deliver, running
+from bot.config import Settings
+from bot.telegram_standin import FakeTelegram, InProcessRequest, TelegramUser
+
+
+class Harness:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.telegram = FakeTelegram()
+        self.app: BotApplication | None = None
+        self._stack = AsyncExitStack()
+        self._users: list[TelegramUser] = []
+
+    async def start(self) -> None:
+        self.app = build_application(self.settings, InProcessRequest(self.telegram))
+        await self._stack.enter_async_context(running(self.app))
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        self._stack = AsyncExitStack()
+
+    async def restart(self) -> None:
+        """A new Application on the same database file, as after the process was killed."""
+        await self.stop()
+        await self.start()
+
+    def user(self, user_id: int = 1001, language_code: str | None = "fi", **kw) -> TelegramUser:
+        async def to_current_app(update: dict) -> None:
+            assert self.app is not None
+            await deliver(self.app, update)
+
+        user = TelegramUser(
+            self.telegram, to_current_app, user_id=user_id, language_code=language_code, **kw
+        )
+        self._users.append(user)
+        return user
+
+    @property
+    def db(self):
+        assert self.app is not None
+        return self.app.bot_data["services"].db
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database=tmp_path / "bot.sqlite3", coordinator_ids=frozenset({9001}))
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[Harness]:
+    harness = Harness(settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+    assert harness.telegram.violations == [], "the bot sent requests Telegram would refuse"
+
+
+def replace_settings(settings: Settings, **changes) -> Settings:
+    return dataclasses.replace(settings, **changes)

@@ -1,0 +1,127 @@
+"""The command line: configuration errors, the offline console, and Telegram over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, Settings
+from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789_-"
+
+
+def run_bot(*args: str, env: dict[str, str] | None = None, stdin: str = "", timeout: float = 60):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token-" + TOKEN}, "TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_DEFAULT_LANGUAGE": "de"}, "BOT_DEFAULT_LANGUAGE"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "COORDINATOR_IDS": "12,abc"}, "COORDINATOR_IDS"),
+        (
+            {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "ftp://x"},
+            "TELEGRAM_API_BASE_URL",
+        ),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_URL": "http://x.fi/h"}, "BOT_WEBHOOK_URL"),
+    ],
+)
+def test_bad_configuration_is_one_clear_line_naming_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable) as error:
+        Settings.from_env(env, need_token=True)
+    assert TOKEN not in str(error.value)
+
+
+def test_a_bad_token_exits_with_one_line_and_never_prints_the_token():
+    result = run_bot(env={"TELEGRAM_BOT_TOKEN": TOKEN + "!"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+    assert TOKEN not in repr(Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}, need_token=True))
+
+
+def test_help_lists_the_subcommands():
+    result = run_bot("--help")
+    assert result.returncode == 0
+    assert "console" in result.stdout and "run" in result.stdout
+
+
+def test_console_chats_offline_and_ends_cleanly_at_end_of_input(tmp_path):
+    database = tmp_path / "console.sqlite3"
+    result = run_bot(
+        "console",
+        "--lang",
+        "en",
+        env={"BOT_DATABASE": str(database)},
+        stdin="/start\n3\n2\n/nosuchthing\n",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "bot> Hello Console!" in out
+    assert "  [1] " in out and "Choose your language:" in out
+    assert "Språk valt: Svenska." in out  # button 2 of the language menu, HTML made plain
+    assert "Jag känner inte till kommandot /nosuchthing" in out
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT language FROM users").fetchall() == [("sv",)]
+
+
+def test_console_refuses_a_database_it_cannot_use(tmp_path):
+    path = tmp_path / "broken.sqlite3"
+    path.write_bytes(b"garbage" * 200)
+    result = run_bot("console", env={"BOT_DATABASE": str(path)}, stdin="/start\n")
+    assert result.returncode == 1
+    assert "database error" in result.stderr
+    assert path.read_bytes() == b"garbage" * 200
+
+
+async def test_the_bot_long_polls_a_bot_api_server_over_real_http(tmp_path):
+    telegram = FakeTelegram()
+    server = await serve_http(telegram, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
+        LOG_LEVEL="DEBUG",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        user = TelegramUser(telegram, telegram.enqueue, user_id=555, language_code="sv")
+        await user.send("/start")
+        await telegram.wait_for_messages(555, 1)
+        [reply] = telegram.sent_to(555)
+        assert reply.text.startswith("Hej Testi!")
+        assert telegram.calls_of("getUpdates"), "the bot did not long-poll"
+        assert all(c.params.get("timeout") for c in telegram.calls_of("getUpdates")[1:])
+        assert [c.params.get("language_code") for c in telegram.calls_of("setMyCommands")] == [
+            None, "fi", "sv", "en",
+        ]  # fmt: skip
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        server.close()
+        await server.wait_closed()
+    assert process.returncode == 0
+    assert TOKEN not in stderr.decode(), "the token leaked into the log"
+    assert TOKEN.split(":")[1] not in stderr.decode()
