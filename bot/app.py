@@ -25,8 +25,10 @@ from telegram.request import BaseRequest
 
 from bot import i18n
 from bot.config import LANGUAGES, Settings
+from bot.content import content_root, load_valid
 from bot.context import BotContext, Services
-from handlers import common, errors, start
+from bot.faq import FaqMatcher
+from handlers import checklist, common, errors, faq, start
 from handlers.flows import Router, route_text
 from storage import Database
 
@@ -57,8 +59,14 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data["services"] = Services(settings, Database(settings.database))
-    application.bot_data["router"] = Router(flows={}, outside_flows=start.menu)
+    content = load_valid(content_root(settings.content_dir))
+    application.bot_data["services"] = Services(
+        settings, Database(settings.database), content, FaqMatcher(content)
+    )
+    application.bot_data["router"] = Router(
+        flows={flow.name: flow for flow in (checklist.flow,)},
+        outside_flows=faq.answer_question,
+    )
     _add_handlers(application)
     return application
 
@@ -73,6 +81,12 @@ def _add_handlers(app: BotApplication) -> None:
 
     app.add_handlers(
         [
+            CommandHandler(
+                "start", faq.start_link, filters=private & filters.Regex(r"^/start faq_")
+            ),
+            CommandHandler(
+                "start", checklist.begin, filters=private & filters.Regex(r"^/start checklist$")
+            ),
             CommandHandler("start", start.start, filters=private),
             CommandHandler("menu", start.menu, filters=private),
             CommandHandler("help", start.help_, filters=private),
@@ -80,6 +94,14 @@ def _add_handlers(app: BotApplication) -> None:
             CommandHandler("cancel", start.cancel, filters=private),
             CallbackQueryHandler(start.menu_button, pattern=r"^menu:(main|lang|help)$"),
             CallbackQueryHandler(start.set_language, pattern=r"^lang:"),
+            CommandHandler("checklist", checklist.begin, filters=private),
+            CallbackQueryHandler(checklist.begin, pattern=r"^menu:checklist$"),
+            CallbackQueryHandler(checklist.button, pattern=r"^ck:"),
+            CommandHandler("ask", faq.ask, filters=private),
+            CommandHandler("topics", faq.topics, filters=private),
+            CallbackQueryHandler(faq.ask, pattern=r"^menu:ask$"),
+            CallbackQueryHandler(faq.topics, pattern=r"^menu:topics$"),
+            CallbackQueryHandler(faq.button, pattern=r"^faq:"),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
             MessageHandler(message & filters.COMMAND, errors.unknown_command),
             MessageHandler(message & filters.TEXT, route_text),
@@ -96,6 +118,9 @@ def bot_commands(language: str) -> list[BotCommand]:
 
     return [
         BotCommand("menu", _("Main menu")),
+        BotCommand("checklist", _("Check your idea against the requirements")),
+        BotCommand("ask", _("Ask a question")),
+        BotCommand("topics", _("Browse questions by topic")),
         BotCommand("language", _("Change the language")),
         BotCommand("help", _("How to use the bot")),
         BotCommand("cancel", _("Stop and return to the menu")),

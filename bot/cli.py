@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from telegram import Update
 
-from bot.config import ConfigError, Settings
+from bot.config import LANGUAGES, ConfigError, Settings
 from storage import Database, DatabaseError
 
 
@@ -51,8 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="serve on Telegram (long polling, or webhook if BOT_WEBHOOK_URL)")
     console = sub.add_parser("console", help="chat with the bot offline in the terminal")
     console.add_argument(
-        "--lang", choices=["fi", "sv", "en"], help="language your console user's Telegram reports"
+        "--lang", choices=LANGUAGES, help="language your console user's Telegram reports"
     )
+    sub.add_parser("check-content", help="validate content/ and list every problem")
+    ask = sub.add_parser("ask", help="match questions against the FAQ as the bot would")
+    ask.add_argument("--lang", choices=LANGUAGES, default=None, help="the asker's language")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("question", nargs="?", help="without it, one question per line from stdin")
+    evaluate = sub.add_parser("eval-faq", help="measure matching on a labelled file")
+    evaluate.add_argument("file", nargs="?", help="TSV: language, query, expected id or none")
+    evaluate.add_argument("--min-top1", type=float, default=0.90)
+    evaluate.add_argument("--max-false-accept", type=float, default=0.05)
+    evaluate.add_argument("--misses", action="store_true", help="list every miss")
     return parser
 
 
@@ -90,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings)
         if command == "run":
             return _run(settings)
+        if command in ("check-content", "ask", "eval-faq"):
+            from bot import tools
+
+            return getattr(tools, command.replace("-", "_"))(settings, args)
         if command == "console":
             from bot.console import run_console
 

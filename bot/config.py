@@ -40,6 +40,7 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str | None = field(default=None, repr=False)
+    content_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -116,4 +117,5 @@ class Settings:
             webhook_listen=get("BOT_WEBHOOK_LISTEN") or "0.0.0.0",
             webhook_port=int(port_text),
             webhook_secret=webhook_secret,
+            content_dir=Path(content_dir) if (content_dir := get("BOT_CONTENT_DIR")) else None,
         )

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import i18n
 from bot.config import Settings
+from bot.content import Content
+from bot.faq import FaqMatcher
+from bot.rendering import escape
 from storage import Database
 from storage.users import User
 
@@ -22,6 +25,8 @@ from storage.users import User
 class Services:
     settings: Settings
     db: Database
+    content: Content
+    matcher: FaqMatcher
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -59,4 +64,4 @@ def _safe(value: Any) -> str:
         return str(value)
     if isinstance(value, int | float):
         return str(value)
-    return str(escape(str(value)))
+    return escape(str(value))

@@ -11,6 +11,7 @@ import re
 from functools import cache
 
 import jinja2
+from markupsafe import Markup
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -37,11 +38,20 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _finalize(value: object) -> object:
+    # Telegram needs only <, > and & escaped; escaping quotes as markupsafe does would put
+    # "&#39;" into every apostrophe and count against the length limit for nothing.
+    if isinstance(value, Markup) or value is None:
+        return value
+    return Markup(escape(str(value)))
+
+
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("content", "templates"),
         autoescape=True,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,

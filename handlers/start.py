@@ -15,6 +15,7 @@ from storage import conversations, users
 def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
     _ = context.gettext
     return [
+        [(_("✅ Check requirements"), callback("menu", "checklist"))],
         [(_("❓ Ask a question"), callback("menu", "ask"))],
         [(_("📚 Browse topics"), callback("menu", "topics"))],
         [(_("🌐 Language"), callback("menu", "lang")), (_("ℹ️ Help"), callback("menu", "help"))],
@@ -57,6 +58,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "whom to contact when I don't know.\n\n"
         "<b>Commands</b>\n"
         "/menu – main menu\n"
+        "/checklist – check your idea against the theme's requirements\n"
         "/ask – ask a question\n"
         "/topics – browse questions by topic\n"
         "/language – change the language\n"

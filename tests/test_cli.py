@@ -71,7 +71,7 @@ def test_console_chats_offline_and_ends_cleanly_at_end_of_input(tmp_path):
         "--lang",
         "en",
         env={"BOT_DATABASE": str(database)},
-        stdin="/start\n3\n2\n/nosuchthing\n",
+        stdin="/start\n4\n2\n/nosuchthing\n",
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout

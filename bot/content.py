@@ -1,0 +1,325 @@
+"""Curated content: loading the TOML files in content/ and checking them.
+
+Content is data a coordinator edits without Python: FAQ entries per topic (content/faq/*.toml) and
+the contact persons (content/contacts.toml). `check` finds every problem at once, one line each,
+so an editor can fix a file in one go; the bot refuses to start on content that does not pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from bot.config import LANGUAGES
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+ANSWER_LIMIT = 3000  # leaves room for the question, source and buttons within 4,096 characters
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class EntryText:
+    question: str
+    variants: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    topic: str
+    related: tuple[str, ...]
+    text: dict[str, EntryText]
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    order: int
+    title: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Contact:
+    organisation: dict[str, str]
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Subtheme:
+    id: str
+    title: dict[str, str]
+    short: dict[str, str]
+    description: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ItemText:
+    question: str
+    why: str
+    advice: str
+    done: str
+    gap: str
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    id: str
+    kind: str  # "yesno" or "subthemes"
+    faq: str | None
+    text: dict[str, ItemText]
+
+
+@dataclass(frozen=True)
+class Content:
+    topics: dict[str, Topic]
+    entries: dict[str, Entry]
+    contacts: tuple[Contact, ...] = ()
+    subthemes: dict[str, Subtheme] = field(default_factory=dict)
+    checklist: tuple[ChecklistItem, ...] = ()
+    source: str = field(default="", compare=False)
+
+    def entries_in(self, topic: str) -> list[Entry]:
+        return [entry for entry in self.entries.values() if entry.topic == topic]
+
+    def sorted_topics(self) -> list[Topic]:
+        return sorted(self.topics.values(), key=lambda topic: (topic.order, topic.id))
+
+
+def content_root(override: str | os.PathLike[str] | None = None) -> Traversable:
+    """The content folder: BOT_CONTENT_DIR if set, else the copy installed with the package."""
+    return Path(override) if override else resources.files("content")
+
+
+def _read_toml(item: Traversable, problems: list[str]) -> dict[str, Any]:
+    try:
+        with item.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        problems.append(f"{item.name}: cannot read: {error}")
+        return {}
+
+
+def _texts(value: Any, where: str, problems: list[str], *, lists: Iterable[str] = ()) -> bool:
+    ok = True
+    if not isinstance(value, dict):
+        problems.append(f"{where}: missing")
+        return False
+    for name, item in value.items():
+        if name in lists:
+            if not isinstance(item, list) or not all(
+                isinstance(x, str) and x.strip() for x in item
+            ):
+                problems.append(f"{where}.{name}: must be a list of non-empty texts")
+                ok = False
+        elif not isinstance(item, str) or not item.strip():
+            problems.append(f"{where}.{name}: must be a non-empty text")
+            ok = False
+    return ok
+
+
+def _localized(table: Any, where: str, problems: list[str]) -> dict[str, str]:
+    out = {}
+    for language in LANGUAGES:
+        value = table.get(language) if isinstance(table, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}.{language}: missing or empty")
+        else:
+            out[language] = value.strip()
+    return out
+
+
+def _entry_text(data: Any, where: str, problems: list[str]) -> EntryText | None:
+    required = ("question", "variants", "keywords", "answer", "source")
+    if not isinstance(data, dict):
+        problems.append(f"{where}: missing")
+        return None
+    missing = [name for name in required if name not in data]
+    if missing:
+        problems.append(f"{where}: missing {', '.join(missing)}")
+    if missing or not _texts(data, where, problems, lists=("variants", "keywords")):
+        return None
+    answer = data["answer"].strip()
+    if len(answer) > ANSWER_LIMIT:
+        problems.append(f"{where}.answer: {len(answer)} characters, more than {ANSWER_LIMIT}")
+    return EntryText(
+        question=data["question"].strip(),
+        variants=tuple(v.strip() for v in data["variants"]),
+        keywords=tuple(k.strip() for k in data["keywords"]),
+        answer=answer,
+        source=data["source"].strip(),
+    )
+
+
+def _load_faq(root: Traversable, problems: list[str]) -> tuple[dict[str, Topic], dict[str, Entry]]:
+    topics: dict[str, Topic] = {}
+    entries: dict[str, Entry] = {}
+    files = sorted(
+        (item for item in root.joinpath("faq").iterdir() if item.name.endswith(".toml")),
+        key=lambda item: item.name,
+    )
+    if not files:
+        problems.append("faq/: no FAQ files")
+    for item in files:
+        data = _read_toml(item, problems)
+        if not data:
+            continue
+        name = f"faq/{item.name}"
+        topic_data = data.get("topic", {})
+        topic_id = topic_data.get("id", "")
+        if not _ID.match(str(topic_id)):
+            problems.append(f"{name}: [topic] id {topic_id!r} must be lowercase a-z, 0-9 and -")
+            continue
+        if topic_id in topics:
+            problems.append(f"{name}: topic id {topic_id!r} is used twice")
+        order = topic_data.get("order", 100)
+        if not isinstance(order, int):
+            problems.append(f"{name}: [topic] order must be a whole number")
+            order = 100
+        titles = _localized(topic_data.get("title"), f"{name} [topic] title", problems)
+        topics[topic_id] = Topic(topic_id, order, titles)
+        for index, raw in enumerate(data.get("entry", []), 1):
+            entry_id = raw.get("id", "")
+            where = f"{name} entry {entry_id or index}"
+            if not _ID.match(str(entry_id)):
+                problems.append(f"{where}: id must be lowercase a-z, 0-9 and -, at most 32")
+                continue
+            if entry_id in entries:
+                problems.append(f"{where}: id {entry_id!r} is used twice")
+                continue
+            related = raw.get("related", [])
+            if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
+                problems.append(f"{where}: related must be a list of entry ids")
+                related = []
+            texts = {}
+            for language in LANGUAGES:
+                text = _entry_text(raw.get(language), f"{where} [{language}]", problems)
+                if text is not None:
+                    texts[language] = text
+            entries[entry_id] = Entry(entry_id, topic_id, tuple(related), texts)
+    for entry in entries.values():
+        for other in entry.related:
+            if other not in entries:
+                problems.append(f"entry {entry.id}: related entry {other!r} does not exist")
+            elif other == entry.id:
+                problems.append(f"entry {entry.id}: lists itself as related")
+    return topics, entries
+
+
+def _load_contacts(root: Traversable, problems: list[str]) -> tuple[Contact, ...]:
+    item = root.joinpath("contacts.toml")
+    if not item.is_file():
+        problems.append("contacts.toml: missing (the bot names these people when it can't answer)")
+        return ()
+    contacts = []
+    for index, raw in enumerate(_read_toml(item, problems).get("contact", []), 1):
+        where = f"contacts.toml contact {index}"
+        organisation = _localized(raw.get("ministry"), f"{where} ministry", problems)
+        fields = {name: str(raw.get(name, "")).strip() for name in ("name", "email", "phone")}
+        for name, value in fields.items():
+            if not value:
+                problems.append(f"{where}: {name} is missing")
+        if fields["email"] and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", fields["email"]):
+            problems.append(f"{where}: {fields['email']!r} is not an e-mail address")
+        contacts.append(Contact(organisation, **fields))
+    if not contacts:
+        problems.append("contacts.toml: no [[contact]] entries")
+    return tuple(contacts)
+
+
+def _load_subthemes(root: Traversable, problems: list[str]) -> dict[str, Subtheme]:
+    subthemes: dict[str, Subtheme] = {}
+    for index, raw in enumerate(
+        _read_toml(root.joinpath("subthemes.toml"), problems).get("subtheme", []), 1
+    ):
+        subtheme_id = raw.get("id", "")
+        where = f"subthemes.toml subtheme {subtheme_id or index}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", str(subtheme_id)):
+            problems.append(f"{where}: id must be a-z, 0-9 and _, at most 16 characters")
+            continue
+        if subtheme_id in subthemes:
+            problems.append(f"{where}: id used twice")
+        short = _localized(raw.get("short"), f"{where} short", problems)
+        for language, label in short.items():
+            if len(label) > 30:
+                problems.append(f"{where} short.{language}: over 30 characters (a button label)")
+        subthemes[subtheme_id] = Subtheme(
+            subtheme_id,
+            _localized(raw.get("title"), f"{where} title", problems),
+            short,
+            _localized(raw.get("description"), f"{where} description", problems),
+        )
+    if not subthemes:
+        problems.append("subthemes.toml: no [[subtheme]] entries")
+    return subthemes
+
+
+def _load_checklist(
+    root: Traversable, entries: dict[str, Entry], problems: list[str]
+) -> tuple[ChecklistItem, ...]:
+    items: list[ChecklistItem] = []
+    seen: set[str] = set()
+    raw_items = _read_toml(root.joinpath("checklist.toml"), problems).get("item", [])
+    for index, raw in enumerate(raw_items, 1):
+        item_id = raw.get("id", "")
+        where = f"checklist.toml item {item_id or index}"
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", str(item_id)) or item_id in seen:
+            problems.append(f"{where}: id must be unique, a-z, 0-9 and -, at most 20 characters")
+            continue
+        seen.add(item_id)
+        kind = raw.get("kind")
+        if kind not in ("yesno", "subthemes"):
+            problems.append(f"{where}: kind must be yesno or subthemes")
+            continue
+        faq = raw.get("faq") or None
+        if faq is not None and faq not in entries:
+            problems.append(f"{where}: faq entry {faq!r} does not exist")
+            faq = None
+        texts = {}
+        for language in LANGUAGES:
+            data = raw.get(language)
+            fields = ("question", "why", "advice", "done", "gap")
+            if not isinstance(data, dict) or any(name not in data for name in fields):
+                problems.append(f"{where} [{language}]: needs {', '.join(fields)}")
+                continue
+            if _texts(data, f"{where} [{language}]", problems):
+                texts[language] = ItemText(*(data[name].strip() for name in fields))
+        items.append(ChecklistItem(item_id, kind, faq, texts))
+    if sum(item.kind == "subthemes" for item in items) != 1:
+        problems.append('checklist.toml: exactly one item must have kind = "subthemes"')
+    return tuple(items)
+
+
+def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
+    """Everything in content/, and every problem found (empty when the content is usable)."""
+    root = root or content_root()
+    problems: list[str] = []
+    topics, entries = _load_faq(root, problems)
+    contacts = _load_contacts(root, problems)
+    subthemes = _load_subthemes(root, problems)
+    checklist = _load_checklist(root, entries, problems)
+    content = Content(topics, entries, contacts, subthemes, checklist, source=str(root))
+    return content, problems
+
+
+def load_valid(root: Traversable | None = None) -> Content:
+    content, problems = load(root)
+    if problems:
+        raise ContentError(problems)
+    return content

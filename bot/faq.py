@@ -1,0 +1,551 @@
+"""Matching a typed question to a curated FAQ entry. Knows nothing of Telegram.
+
+Text is normalised (NFKC, case-folded, punctuation to spaces), stemmed with Snowball per language
+and folded to ASCII letters, so "hakemuksessa", "hakemus" and "hakemuksesa" meet and a query typed
+without ä/ö/å matches. Question words (kuka, milloin, paljonko...) are kept: they carry intent.
+
+The index maps every stem of every question, variant and keyword to the entries using it, weighted
+by rarity (IDF). A query's stems are expanded to similar stems of the vocabulary (rapidfuzz ratio
+for typos, containment for Finnish compounds), and each candidate variant is scored by how much
+of the query it explains and how much of it the query covers (an F-score over IDF weights). This
+avoids the failure of WRatio/partial scorers, which give a one-shared-word query a near-perfect
+score. Keywords add a bounded bonus. The best variant is the entry's score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz import fuzz, process
+
+from bot.config import LANGUAGES
+from bot.content import Content
+
+# Decided from the labelled evaluation set (content/eval/faq_eval.tsv, `python -m bot eval-faq`).
+ANSWER_SCORE = 60.0  # at least this, and
+ANSWER_GAP = 6.0  # this far ahead of the runner-up: answer directly
+SUGGEST_SCORE = 38.0  # at least this: "did you mean" with up to three entries
+KEYWORD_BONUS = 6.0  # per keyword found in the query,
+KEYWORD_BONUS_MAX = 12.0  # at most this in all
+FUZZY_CUTOFF = 82.0  # rapidfuzz ratio for a typo to count as the same stem
+COMPOUND_SIMILARITY = 0.75  # "strategia" inside "lapsistrategia"
+
+_STEMMERS = {"fi": "finnish", "sv": "swedish", "en": "english"}
+# Dots and commas inside numbers ("4.1.7", "1,5") and hyphens inside words ("sub-theme",
+# "ESR+-hanke") do not split: "ET 4.1.7" stays one token, "sub-themes" meets "subthemes".
+_INNER = re.compile(r"(?<=\d)[.,](?=\d)|(?<=\w)[-‐‑](?=\w)")
+_PUNCTUATION = re.compile(r"[^\w.]+|_|\.(?!\d)|(?<!\d)\.")
+# Words that carry no meaning for matching. Question words are deliberately absent.
+_STOPWORDS = {
+    "fi": set(
+        [
+            "ja",
+            "on",
+            "ei",
+            "se",
+            "ne",
+            "tai",
+            "että",
+            "jos",
+            "kun",
+            "sekä",
+            "myös",
+            "voi",
+            "voiko",
+            "onko",
+            "ovat",
+            "olla",
+            "oli",
+            "ole",
+            "tämä",
+            "tämän",
+            "nämä",
+            "siitä",
+            "sen",
+            "niin",
+            "kuin",
+            "vai",
+            "mutta",
+            "eli",
+            "jo",
+            "vain",
+            "sitten",
+            "minä",
+            "mä",
+            "sinä",
+            "te",
+            "me",
+            "meidän",
+            "meille",
+            "minun",
+            "mun",
+            "hei",
+            "moi",
+            "kiitos",
+            "pitää",
+            "pitäisi",
+            "saa",
+            "saako",
+        ]
+    ),
+    "sv": set(
+        [
+            "och",
+            "är",
+            "att",
+            "det",
+            "den",
+            "de",
+            "en",
+            "ett",
+            "i",
+            "på",
+            "som",
+            "för",
+            "med",
+            "till",
+            "av",
+            "om",
+            "har",
+            "hade",
+            "kan",
+            "ska",
+            "vara",
+            "jag",
+            "du",
+            "vi",
+            "ni",
+            "man",
+            "oss",
+            "mig",
+            "mitt",
+            "vår",
+            "våra",
+            "er",
+            "hej",
+            "tack",
+            "eller",
+            "men",
+            "så",
+            "också",
+            "då",
+            "måste",
+        ]
+    ),
+    "en": set(
+        [
+            "the",
+            "a",
+            "an",
+            "and",
+            "or",
+            "is",
+            "are",
+            "be",
+            "been",
+            "to",
+            "of",
+            "in",
+            "on",
+            "for",
+            "with",
+            "at",
+            "by",
+            "it",
+            "this",
+            "that",
+            "there",
+            "do",
+            "does",
+            "did",
+            "i",
+            "we",
+            "you",
+            "my",
+            "our",
+            "your",
+            "me",
+            "us",
+            "hi",
+            "hello",
+            "thanks",
+            "please",
+            "can",
+            "could",
+            "should",
+            "would",
+            "will",
+            "about",
+            "any",
+        ]
+    ),
+}
+
+
+# Words that open a question; with a trailing "?" they tell a question from an answer.
+QUESTION_WORDS = {
+    "fi": set(
+        [
+            "kuka",
+            "ketkä",
+            "kenelle",
+            "kenen",
+            "keneen",
+            "mikä",
+            "mitkä",
+            "mitä",
+            "mihin",
+            "missä",
+            "mistä",
+            "milloin",
+            "miten",
+            "miksi",
+            "kuinka",
+            "paljonko",
+            "montako",
+            "voiko",
+            "saako",
+            "onko",
+            "pitääkö",
+            "täytyykö",
+            "kannattaako",
+        ]
+    ),
+    "sv": set(
+        [
+            "vem",
+            "vilka",
+            "vilken",
+            "vilket",
+            "vad",
+            "var",
+            "vart",
+            "när",
+            "hur",
+            "varför",
+            "får",
+            "kan",
+            "måste",
+            "ska",
+        ]
+    ),
+    "en": set(
+        [
+            "who",
+            "whom",
+            "whose",
+            "what",
+            "which",
+            "where",
+            "when",
+            "why",
+            "how",
+            "can",
+            "could",
+            "is",
+            "are",
+            "do",
+            "does",
+            "may",
+        ]
+    ),
+}
+
+
+def looks_like_question(text: str, language: str) -> bool:
+    """Ends with "?" or starts with a question word (in the user's language)."""
+    text = text.strip()
+    if text.endswith("?"):
+        return True
+    first = words(text)[:1]
+    return bool(first) and first[0] in QUESTION_WORDS.get(language, set())
+
+
+def fold(text: str) -> str:
+    """Remove diacritics: "päätös" → "paatos", "på" → "pa"."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _INNER.sub(lambda m: "." if m.group(0) in ".," else "", text)
+    return [w for w in _PUNCTUATION.sub(" ", text).split() if w]
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str, language: str) -> str:
+    return fold(_stemmer(language).stemWord(word))
+
+
+@lru_cache(maxsize=3)
+def _stemmer(language: str) -> snowballstemmer.BaseStemmer:
+    return snowballstemmer.stemmer(_STEMMERS[language])
+
+
+def tokens(text: str, language: str) -> list[str]:
+    """Normalised, stemmed, folded tokens without stop words (duplicates removed, order kept)."""
+    stop = _STOPWORDS[language]
+    out: dict[str, None] = {}
+    for word in words(text):
+        if word in stop or fold(word) in stop:
+            continue
+        out[_stem(word, language)] = None
+    return list(out)
+
+
+@dataclass(frozen=True)
+class Scored:
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    outcome: str  # "answer" | "suggest" | "none"
+    normalized: str
+    language: str  # the language whose index produced the match
+    ranked: tuple[Scored, ...] = ()
+
+    @property
+    def best(self) -> Scored | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def suggestions(self) -> tuple[Scored, ...]:
+        return self.ranked[:3] if self.outcome == "suggest" else ()
+
+
+@dataclass
+class _Index:
+    language: str
+    docs: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (entry id, tokens)
+    postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    idf: dict[str, float] = field(default_factory=dict)
+    keywords: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    vocabulary: list[str] = field(default_factory=list)
+    unknown_weight: float = 1.0
+
+
+class FaqMatcher:
+    """Built once per content version; `match` is then cheap and safe to call concurrently."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self._indexes = {language: self._build(language) for language in LANGUAGES}
+
+    def _build(self, language: str) -> _Index:
+        index = _Index(language)
+        document_frequency: dict[str, set[str]] = defaultdict(set)
+        for entry in self.content.entries.values():
+            text = entry.text.get(language)
+            if text is None:
+                continue
+            for phrase in (text.question, *text.variants):
+                stems = tuple(tokens(phrase, language))
+                if not stems:
+                    continue
+                for stem in stems:
+                    index.postings[stem].append(len(index.docs))
+                    document_frequency[stem].add(entry.id)
+                index.docs.append((entry.id, stems))
+            keyword_stems = [tuple(tokens(k, language)) for k in text.keywords]
+            index.keywords[entry.id] = [k for k in keyword_stems if k]
+            for stems in index.keywords[entry.id]:
+                for stem in stems:
+                    document_frequency[stem].add(entry.id)
+        total = max(1, len(self.content.entries))
+        index.idf = {
+            stem: math.log(1 + total / len(ids)) for stem, ids in document_frequency.items()
+        }
+        index.vocabulary = sorted(index.idf)
+        index.unknown_weight = math.log(1 + total)  # as rare as a word can be
+        return index
+
+    def _expand(self, index: _Index, stem: str) -> dict[str, float]:
+        """Vocabulary stems this query stem stands for, with a similarity in (0, 1]."""
+        similar: dict[str, float] = {}
+        if stem in index.idf:
+            similar[stem] = 1.0
+        if len(stem) >= 4:
+            for other, score, _ in process.extract(
+                stem, index.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=8
+            ):
+                similar.setdefault(other, score / 100)
+        if len(stem) >= 5:
+            for other in index.vocabulary:
+                if len(other) >= 5 and other not in similar and (stem in other or other in stem):
+                    similar[other] = COMPOUND_SIMILARITY
+        return similar
+
+    def _rank(self, query: list[str], language: str) -> list[Scored]:
+        index = self._indexes[language]
+        expansions = [self._expand(index, stem) for stem in query]
+        weights = [
+            max((index.idf[o] * s for o, s in ex.items()), default=index.unknown_weight)
+            if ex
+            else index.unknown_weight
+            for ex in expansions
+        ]
+        query_weight = sum(weights)
+        candidates: set[int] = set()
+        for expansion in expansions:
+            for stem in expansion:
+                candidates.update(index.postings.get(stem, ()))
+
+        best: dict[str, float] = {}
+        for doc in candidates:
+            entry_id, stems = index.docs[doc]
+            stem_set = set(stems)
+            covered_query = 0.0
+            matched_doc: dict[str, float] = {}
+            for weight, expansion in zip(weights, expansions, strict=True):
+                hit = max((s for o, s in expansion.items() if o in stem_set), default=0.0)
+                covered_query += weight * hit
+                for other, similarity in expansion.items():
+                    if other in stem_set and similarity > matched_doc.get(other, 0.0):
+                        matched_doc[other] = similarity
+            doc_weight = sum(index.idf.get(s, 0.0) for s in stems) or 1.0
+            precision = covered_query / query_weight
+            recall = sum(index.idf.get(s, 0.0) * v for s, v in matched_doc.items()) / doc_weight
+            if precision + recall == 0:
+                continue
+            score = 100 * 2 * precision * recall / (precision + recall)
+            if score > best.get(entry_id, 0.0):
+                best[entry_id] = score
+
+        query_stems = [
+            set(expansion) | {stem} for stem, expansion in zip(query, expansions, strict=False)
+        ]
+        for entry_id, keyword_list in index.keywords.items():
+            hits = sum(
+                1 for kw in keyword_list if all(any(k in qs for qs in query_stems) for k in kw)
+            )
+            if hits:
+                bonus = min(KEYWORD_BONUS_MAX, KEYWORD_BONUS * hits)
+                best[entry_id] = min(100.0, best.get(entry_id, 0.0) + bonus)
+        ranked = sorted((Scored(e, round(s, 1)) for e, s in best.items()), key=_order)
+        return ranked
+
+    def match(self, query: str, language: str) -> Match:
+        """Match in the user's language; if that gives nothing usable, try the other two."""
+        first = self._match_in(query, language)
+        if first.outcome != "none":
+            return first
+        for other in LANGUAGES:
+            if other != language:
+                found = self._match_in(query, other)
+                if found.outcome != "none":
+                    return found
+        return first
+
+    def _match_in(self, query: str, language: str) -> Match:
+        stems = tokens(query, language)
+        normalized = " ".join(words(query))
+        if not stems:
+            return Match("none", normalized, language)
+        ranked = self._rank(stems, language)
+        top = ranked[0].score if ranked else 0.0
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if top >= ANSWER_SCORE and top - runner_up >= ANSWER_GAP:
+            outcome = "answer"
+        elif top >= SUGGEST_SCORE:
+            outcome = "suggest"
+            ranked = [s for s in ranked if s.score >= SUGGEST_SCORE]
+        else:
+            outcome = "none"
+        return Match(outcome, normalized, language, tuple(ranked[:5]))
+
+
+def _order(scored: Scored) -> tuple[float, str]:
+    return (-scored.score, scored.entry_id)
+
+
+# -- evaluation on a labelled set ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Labelled:
+    language: str
+    query: str
+    expected: str  # an entry id, or "none" for an out-of-scope question
+
+
+@dataclass
+class Tally:
+    in_scope: int = 0
+    top1: int = 0
+    answered: int = 0
+    wrong_answers: int = 0
+    suggested: int = 0
+    suggest_hits: int = 0
+    out_of_scope: int = 0
+    false_accepts: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, item: Labelled, match: Match) -> None:
+        best = match.best.entry_id if match.best and match.outcome != "none" else "none"
+        if item.expected == "none":
+            self.out_of_scope += 1
+            if match.outcome == "answer":
+                self.false_accepts += 1
+                self.misses.append(f"{item.language}\t{item.query}\tnone\tanswered {best}")
+            return
+        self.in_scope += 1
+        if best == item.expected:
+            self.top1 += 1
+        if match.outcome == "answer":
+            if best == item.expected:
+                self.answered += 1
+            else:
+                self.wrong_answers += 1
+        if match.outcome == "suggest":
+            self.suggested += 1
+            if item.expected in {s.entry_id for s in match.suggestions}:
+                self.suggest_hits += 1
+        if best != item.expected:
+            self.misses.append(
+                f"{item.language}\t{item.query}\t{item.expected}\t{match.outcome} {best}"
+            )
+
+    def figures(self) -> dict[str, float]:
+        def share(part: int, whole: int) -> float:
+            return round(part / whole, 3) if whole else 0.0
+
+        return {
+            "queries": self.in_scope + self.out_of_scope,
+            "top1_accuracy": share(self.top1, self.in_scope),
+            "answered_directly": share(self.answered, self.in_scope),
+            "wrong_answers": share(self.wrong_answers, self.in_scope),
+            "suggest_hit_rate": share(self.suggest_hits, self.suggested),
+            "false_accept_rate": share(self.false_accepts, self.out_of_scope),
+        }
+
+
+def read_labelled(lines: list[str]) -> list[Labelled]:
+    """Tab-separated `language, query, expected` lines; a header line and # comments are skipped."""
+    items = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#") or line.startswith("language\t"):
+            continue
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) != 3 or parts[0] not in LANGUAGES:
+            raise ValueError(f"line {number}: expected language<TAB>query<TAB>expected id")
+        items.append(Labelled(parts[0], parts[1], parts[2].strip()))
+    return items
+
+
+def evaluate(matcher: FaqMatcher, items: list[Labelled]) -> dict[str, Tally]:
+    """Tallies per language and "all"."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for item in items:
+        match = matcher.match(item.query, item.language)
+        tallies[item.language].add(item, match)
+        tallies["all"].add(item, match)
+    return dict(tallies)

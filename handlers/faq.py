@@ -1,0 +1,205 @@
+"""Questions answered from the curated FAQ: free text, /ask, the topic browser, feedback."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.content import Entry
+from bot.context import BotContext
+from bot.rendering import escape, render
+from handlers import start
+from handlers.common import Keyboard, answer_button, callback, callback_parts, send, show
+from storage import faq_log
+
+QUESTION_LIMIT = 500  # longer texts are not questions; ask for one short question instead
+_LABEL = 60  # button labels beyond this are cut (Telegram shows about that much)
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= _LABEL else text[: _LABEL - 1].rstrip() + "…"
+
+
+def _navigation(context: BotContext) -> list[tuple[str, str]]:
+    _ = context.gettext
+    return [(_("📚 Browse topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]
+
+
+async def ask(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    await answer_button(update)
+    await show(
+        update,
+        context,
+        _(
+            "Type your question in your own words, for example: <i>Who can apply?</i> or "
+            "<i>Is there a deadline?</i>"
+        ),
+        [_navigation(context)],
+    )
+
+
+async def answer_question(update: Update, context: BotContext) -> None:
+    """Free text outside any flow: answer, suggest, or say honestly that we don't know."""
+    _ = context.gettext
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    if len(text) > QUESTION_LIMIT:
+        await send(
+            update,
+            context,
+            _(
+                "That is a long message. Please ask one question at a time, in at most {limit} "
+                "characters.",
+                limit=QUESTION_LIMIT,
+            ),
+        )
+        return
+    services = context.services
+    match = services.matcher.match(text, context.lang)
+    query = await faq_log.record(
+        context.db,
+        language=context.lang,
+        matched_in=match.language,
+        query=match.normalized,
+        outcome=match.outcome,
+        top=[(s.entry_id, s.score) for s in match.ranked],
+    )
+    if match.outcome == "answer" and match.best is not None:
+        await send_entry(update, context, services.content.entries[match.best.entry_id], query)
+    elif match.outcome == "suggest":
+        entries = services.content.entries
+        buttons: list[list[tuple[str, str]]] = [
+            [
+                (
+                    _label(entries[s.entry_id].text[context.lang].question),
+                    callback("faq", "e", s.entry_id, *query),
+                )
+            ]
+            for s in match.suggestions
+        ]
+        buttons.append([(_("None of these"), callback("faq", "n", *query))])
+        await send(update, context, _("Did you mean one of these?"), buttons)
+    else:
+        await send_none(update, context)
+
+
+async def send_entry(
+    update: Update, context: BotContext, entry: Entry, query: tuple[int, str] | None = None
+) -> None:
+    _ = context.gettext
+    text = entry.text[context.lang]
+    html = render("faq_answer.html", text=text, _=_)
+    q = [str(query[0]), query[1]] if query else []
+    buttons: list[list[tuple[str, str]]] = [
+        [
+            ("👍", callback("faq", "f", entry.id, "u", *q)),
+            ("👎", callback("faq", "f", entry.id, "d", *q)),
+        ]
+    ]
+    for related_id in entry.related:
+        related = context.services.content.entries.get(related_id)
+        if related is not None:
+            buttons.append(
+                [
+                    (
+                        "↪ " + _label(related.text[context.lang].question),
+                        callback("faq", "e", related_id),
+                    )
+                ]
+            )
+    buttons.append(_navigation(context))
+    await send(update, context, html, buttons)
+
+
+async def send_none(update: Update, context: BotContext) -> None:
+    html = render(
+        "faq_none.html",
+        contacts=context.services.content.contacts,
+        lang=context.lang,
+        _=context.gettext,
+    )
+    await send(update, context, html, [_navigation(context)])
+
+
+async def topics(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    await answer_button(update)
+    content = context.services.content
+    buttons: Keyboard = [
+        [(topic.title[context.lang], callback("faq", "t", topic.id))]
+        for topic in content.sorted_topics()
+    ] + [[(_("⬅️ Menu"), callback("menu", "main"))]]
+    await show(update, context, _("Choose a topic:"), buttons)
+
+
+async def topic(update: Update, context: BotContext, topic_id: str) -> None:
+    _ = context.gettext
+    content = context.services.content
+    chosen = content.topics[topic_id]
+    await answer_button(update)
+    buttons: Keyboard = [
+        [(_label(entry.text[context.lang].question), callback("faq", "e", entry.id))]
+        for entry in content.entries_in(topic_id)
+    ] + [[(_("⬅️ Topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]]
+    await show(update, context, f"<b>{escape(chosen.title[context.lang])}</b>", buttons)
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """faq:t[:topic] · faq:e:entry[:query:token] · faq:n:query:token ·
+    faq:f:entry:u|d[:query:token]"""
+    parts = callback_parts(update)
+    content = context.services.content
+    action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
+    query = _query_ref(args[-2:]) if len(args) >= 2 else None
+    if action == "t" and not args:
+        await topics(update, context)
+    elif action == "t" and len(args) == 1 and args[0] in content.topics:
+        await topic(update, context, args[0])
+    elif action == "e" and args and args[0] in content.entries and len(args) in (1, 3):
+        await answer_button(update)
+        if query is not None:
+            await faq_log.set_chosen(context.db, *query, args[0])
+        await send_entry(update, context, content.entries[args[0]])
+    elif action == "n" and len(args) == 2 and query is not None:
+        await answer_button(update)
+        await faq_log.set_chosen(context.db, *query, None)
+        await send_none(update, context)
+    elif action == "f" and len(args) in (2, 4) and args[0] in content.entries and args[1] in "ud":
+        await faq_log.add_feedback(
+            context.db,
+            entry_id=args[0],
+            language=context.lang,
+            value=1 if args[1] == "u" else -1,
+            query=query if len(args) == 4 else None,
+        )
+        await answer_button(update, context.gettext("Thank you for the feedback!"))
+        await _drop_feedback_buttons(update)
+    else:
+        await answer_button(update, context.gettext("This button is no longer valid."), True)
+
+
+def _query_ref(args: list[str]) -> tuple[int, str] | None:
+    if len(args) == 2 and args[0].isdigit() and len(args[1]) == 8:
+        return int(args[0]), args[1]
+    return None
+
+
+async def _drop_feedback_buttons(update: Update) -> None:
+    """One vote per answer: the 👍/👎 row disappears once used."""
+    message = update.callback_query.message if update.callback_query else None
+    markup = getattr(message, "reply_markup", None)
+    if message is None or markup is None:
+        return
+    rows = [row for row in markup.inline_keyboard if not row[0].callback_data.startswith("faq:f:")]
+    await update.callback_query.edit_message_reply_markup(
+        reply_markup=type(markup)(rows) if rows else None
+    )
+
+
+async def start_link(update: Update, context: BotContext) -> None:
+    """/start faq_<entry id>: a link a coordinator can share that opens one answer."""
+    entry_id = (context.args or [""])[0].removeprefix("faq_")
+    entry = context.services.content.entries.get(entry_id)
+    if entry is None:
+        await start.start(update, context)
+        return
+    await send_entry(update, context, entry)

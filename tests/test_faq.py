@@ -1,0 +1,238 @@
+"""Questions answered from the curated FAQ, through the real Application and the CLI tools."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from bot import content as content_module
+from bot.faq import FaqMatcher, evaluate, read_labelled, tokens
+from tests.test_cli import run_bot
+
+CONTENT = content_module.load_valid()
+MATCHER = FaqMatcher(CONTENT)
+
+
+async def _log(bot):
+    return await bot.db.fetchall("SELECT * FROM faq_queries ORDER BY id")
+
+
+# -- content ------------------------------------------------------------------------------------
+
+
+def test_shipped_content_passes_check_content():
+    result = run_bot("check-content")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "content ok" in result.stdout
+
+
+def test_check_content_lists_every_problem_and_fails(tmp_path):
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    (faq / "broken.toml").write_text(
+        '[topic]\nid = "t"\ntitle.fi = "T"\ntitle.sv = "T"\ntitle.en = "T"\n'
+        '[[entry]]\nid = "a"\nrelated = ["ghost"]\n'
+        '[entry.fi]\nquestion = "Q"\nvariants = []\nkeywords = []\nanswer = "x"\nsource = "s"\n'
+        '[[entry]]\nid = "a"\n',
+        encoding="utf-8",
+    )
+    result = run_bot("check-content", env={"BOT_CONTENT_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any("[sv]: missing" in line for line in lines)
+    assert any("[en]: missing" in line for line in lines)
+    assert any("used twice" in line for line in lines)
+    assert any("'ghost' does not exist" in line for line in lines)
+    assert any("contacts.toml" in line for line in lines)
+
+
+def test_the_faq_covers_the_theme_card_in_three_languages():
+    assert len(CONTENT.entries) >= 40
+    for entry in CONTENT.entries.values():
+        assert set(entry.text) == {"fi", "sv", "en"}
+    assert len(CONTENT.contacts) == 6
+    assert {c.email for c in CONTENT.contacts} >= {"elina.palola@stm.fi", "merja.hilpinen@gov.fi"}
+
+
+# -- matching -----------------------------------------------------------------------------------
+
+
+def test_normalisation_folds_case_diacritics_punctuation_and_inflection():
+    assert tokens("PÄÄTÖS!", "fi") == tokens("paatos", "fi")
+    assert tokens("hakemuksessa", "fi")[0][:6] == tokens("hakemus", "fi")[0][:6]
+    assert "kuka" in tokens("Kuka voi hakea?", "fi")  # question words carry intent
+
+
+def test_the_labelled_set_meets_the_targets():
+    lines = resources.files("content").joinpath("eval", "faq_eval.tsv").read_text("utf-8")
+    items = read_labelled(lines.splitlines())
+    assert len(items) >= 120
+    assert sum(item.expected == "none" for item in items) >= 25
+    assert {item.language for item in items} == {"fi", "sv", "en"}
+    figures = evaluate(MATCHER, items)["all"].figures()
+    assert figures["top1_accuracy"] >= 0.90, figures
+    assert figures["false_accept_rate"] <= 0.05, figures
+
+
+@pytest.mark.parametrize(
+    ("language", "query"),
+    [("fi", "mika on saa huomenna"), ("en", "best pizza recipe"), ("sv", "vem vann matchen")],
+)
+def test_out_of_scope_questions_are_not_answered(language, query):
+    assert MATCHER.match(query, language).outcome == "none"
+
+
+# -- in the chat ------------------------------------------------------------------------------
+
+
+async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bot):
+    user = bot.user(language_code="en")
+    [reply] = await user.send("What are the sub-themes?")
+    entry = CONTENT.entries["subthemes-all"]
+    assert reply.text.startswith(f"<b>{entry.text['en'].question}</b>")
+    assert "<i>Source:" in reply.text
+    labels = [label for label, _ in reply.buttons]
+    assert labels[:2] == ["👍", "👎"]
+    assert any(label.startswith("↪ ") for label in labels)
+
+    [row] = await _log(bot)
+    assert row["outcome"] == "answer" and row["language"] == "en"
+    assert row["query"] == "what are the subthemes"  # normalized: case, punctuation, hyphens
+    assert "user" not in " ".join(row.keys())  # the log has no user id
+
+    await user.press("👍")
+    answer = bot.telegram.calls_of("answerCallbackQuery")[-1].params
+    assert answer["text"] == "Thank you for the feedback!"
+    assert "👍" not in [label for label, _ in reply.buttons]  # one vote per answer
+    [feedback] = await bot.db.fetchall("SELECT * FROM faq_feedback")
+    assert (feedback["entry_id"], feedback["value"], feedback["query_id"]) == (
+        "subthemes-all",
+        1,
+        row["id"],
+    )
+    assert (await _log(bot))[0]["feedback"] == 1
+
+
+async def test_typos_and_missing_umlauts_still_find_the_answer(bot):
+    user = bot.user(language_code="fi")
+    [reply] = await user.send("mitka ovat alateemat")
+    assert CONTENT.entries["subthemes-all"].text["fi"].question in reply.text
+
+
+async def test_an_unknown_question_gets_an_honest_answer_with_contacts(bot):
+    user = bot.user(language_code="fi")
+    [reply] = await user.send("Mikä on paras pizzaresepti?")
+    assert "enkä arvaa" in reply.text
+    assert "elina.palola@stm.fi" in reply.text
+    assert ("📚 Selaa aiheita", "faq:t") in reply.buttons
+    [row] = await _log(bot)
+    assert row["outcome"] == "none"
+
+
+async def test_a_question_in_another_language_is_answered_in_the_users_language(bot):
+    user = bot.user(language_code="fi")
+    [reply] = await user.send("What are the sub-themes of the theme?")
+    assert CONTENT.entries["subthemes-all"].text["fi"].question in reply.text
+    [row] = await _log(bot)
+    assert (row["language"], row["matched_in"]) == ("fi", "en")
+
+
+async def test_did_you_mean_offers_choices_and_none_of_these(bot):
+    user = bot.user(language_code="en")
+    query = next(
+        q
+        for q in ("funding", "support", "theme", "children", "project")
+        if MATCHER.match(q, "en").outcome == "suggest"
+    )
+    [reply] = await user.send(query)
+    assert reply.text == "Did you mean one of these?"
+    assert 2 <= len(reply.buttons) <= 4
+    assert reply.buttons[-1][0] == "None of these"
+    first_label, first_data = reply.buttons[0]
+    [answer] = await user.press(first_label)
+    assert answer.text.startswith("<b>")
+    [row] = await _log(bot)
+    assert row["chosen"] == first_data.split(":")[2]
+
+    await user.send(query)
+    [none] = await user.press("None of these")
+    assert "I don't have an answer" in none.text
+    assert (await _log(bot))[1]["chosen"] == ""
+
+
+async def test_topic_browser_leads_to_answers(bot):
+    user = bot.user(language_code="sv")
+    [menu] = await user.send("/topics")
+    first_topic = CONTENT.sorted_topics()[0]
+    [listing] = await user.press(first_topic.title["sv"])
+    assert listing is menu  # edited in place
+    first_entry = CONTENT.entries_in(first_topic.id)[0]
+    [answer] = await user.press(first_entry.text["sv"].question[:59])
+    assert first_entry.text["sv"].question in answer.text
+    assert await _log(bot) == []  # browsing is not a query
+
+
+async def test_ask_from_the_menu_and_the_command(bot):
+    user = bot.user(language_code="en")
+    await user.send("/start")
+    [reply] = await user.press("❓ Ask a question")
+    assert reply.text.startswith("Type your question")
+    [reply] = await user.send("/ask")
+    assert reply.text.startswith("Type your question")
+
+
+async def test_deep_link_opens_an_answer(bot):
+    [reply] = await bot.user(language_code="en").send("/start faq_subthemes-all")
+    assert CONTENT.entries["subthemes-all"].text["en"].question in reply.text
+    [reply] = await bot.user(user_id=7, language_code="en").send("/start faq_nope")
+    assert reply.text.startswith("Hello")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "faq:e:ghost",
+        "faq:t:ghost",
+        "faq:f:subthemes-all:x",
+        "faq:n:1:zz",
+        "faq:f:ghost:u:1:abcdefgh",
+    ],
+)
+async def test_forged_faq_buttons_change_nothing(bot, data):
+    user = bot.user(language_code="en")
+    [message] = await user.send("/start")
+    await user.press_data(data, message)
+    assert "no longer valid" in bot.telegram.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert await bot.db.fetchall("SELECT * FROM faq_feedback") == []
+
+
+async def test_an_overlong_message_is_not_matched(bot):
+    user = bot.user(language_code="en")
+    [reply] = await user.send("money " * 200)
+    assert "one question at a time" in reply.text
+    assert await _log(bot) == []
+
+
+# -- tools for editors ----------------------------------------------------------------------------
+
+
+def test_ask_prints_json_for_one_question_and_for_stdin_lines():
+    result = run_bot("ask", "--lang", "en", "--json", "What are the sub-themes?")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["outcome"] == "answer" and found["id"] == "subthemes-all"
+    assert found["answer"] == CONTENT.entries["subthemes-all"].text["en"].answer
+
+    result = run_bot("ask", "--lang", "fi", "--json", stdin="alateemat\nsää huomenna\n")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["outcome"] for line in lines] == ["answer", "none"]
+
+
+def test_eval_faq_prints_figures_and_fails_under_thresholds():
+    result = run_bot("eval-faq")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all" in result.stdout and "top1" in result.stdout
+    strict = run_bot("eval-faq", "--min-top1", "1.01")
+    assert strict.returncode == 1 and "FAIL" in strict.stderr
