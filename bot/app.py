@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,12 +25,21 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import i18n
+from bot import coordination, i18n
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.context import BotContext, Services
 from bot.faq import FaqMatcher
-from handlers import checklist, common, errors, faq, start
+from handlers import (
+    checklist,
+    common,
+    coordinator,
+    errors,
+    faq,
+    mydrafts,
+    outline,
+    start,
+)
 from handlers.flows import Router, route_text
 from storage import Database
 
@@ -64,7 +75,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         settings, Database(settings.database), content, FaqMatcher(content)
     )
     application.bot_data["router"] = Router(
-        flows={flow.name: flow for flow in (checklist.flow,)},
+        flows={flow.name: flow for flow in (checklist.flow, outline.flow, mydrafts.rename_flow)},
         outside_flows=faq.answer_question,
     )
     _add_handlers(application)
@@ -87,6 +98,9 @@ def _add_handlers(app: BotApplication) -> None:
             CommandHandler(
                 "start", checklist.begin, filters=private & filters.Regex(r"^/start checklist$")
             ),
+            CommandHandler(
+                "start", outline.begin, filters=private & filters.Regex(r"^/start outline$")
+            ),
             CommandHandler("start", start.start, filters=private),
             CommandHandler("menu", start.menu, filters=private),
             CommandHandler("help", start.help_, filters=private),
@@ -97,6 +111,18 @@ def _add_handlers(app: BotApplication) -> None:
             CommandHandler("checklist", checklist.begin, filters=private),
             CallbackQueryHandler(checklist.begin, pattern=r"^menu:checklist$"),
             CallbackQueryHandler(checklist.button, pattern=r"^ck:"),
+            CommandHandler(["outline", "draft"], outline.begin, filters=private),
+            CallbackQueryHandler(outline.begin, pattern=r"^menu:outline$"),
+            CallbackQueryHandler(outline.edit_section, pattern=r"^ol:e:"),
+            CallbackQueryHandler(outline.button, pattern=r"^ol:"),
+            CommandHandler("mydrafts", mydrafts.list_drafts, filters=private),
+            CallbackQueryHandler(mydrafts.list_drafts, pattern=r"^menu:drafts$"),
+            CallbackQueryHandler(mydrafts.button, pattern=r"^dr:"),
+            CommandHandler("export", coordinator.export_start, filters=private),
+            CallbackQueryHandler(coordinator.export_button, pattern=r"^ex:"),
+            CommandHandler("stats", coordinator.stats, filters=private),
+            CommandHandler("unanswered", coordinator.unanswered, filters=private),
+            CommandHandler("reload", coordinator.reload, filters=private),
             CommandHandler("ask", faq.ask, filters=private),
             CommandHandler("topics", faq.topics, filters=private),
             CallbackQueryHandler(faq.ask, pattern=r"^menu:ask$"),
@@ -119,6 +145,8 @@ def bot_commands(language: str) -> list[BotCommand]:
     return [
         BotCommand("menu", _("Main menu")),
         BotCommand("checklist", _("Check your idea against the requirements")),
+        BotCommand("outline", _("Draft a project outline")),
+        BotCommand("mydrafts", _("My drafts")),
         BotCommand("ask", _("Ask a question")),
         BotCommand("topics", _("Browse questions by topic")),
         BotCommand("language", _("Change the language")),
@@ -131,6 +159,9 @@ async def start_services(app: BotApplication) -> None:
     """Open the database and publish the localized command menu and descriptions."""
     services: Services = app.bot_data["services"]
     await services.db.open()
+    if services.settings.token is not None and hasattr(signal, "SIGHUP"):
+        # `kill -HUP <pid>` re-reads content/ the way /reload does.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_on_signal, services)
     default = services.settings.default_language
     try:
         for language in (None, *LANGUAGES):
@@ -155,6 +186,16 @@ async def start_services(app: BotApplication) -> None:
     except TelegramError as error:
         # Cosmetic: the bot works without its command menu, so a failure here must not stop it.
         log.warning("could not set the command menu or descriptions: %s", error)
+
+
+def _reload_on_signal(services: Services) -> None:
+    problems = coordination.reload_content(services.settings.content_dir, services.install_content)
+    if problems:
+        log.warning("SIGHUP: content has %d problems; the old content stays:", len(problems))
+        for problem in problems:
+            log.warning("  %s", problem)
+    else:
+        log.info("SIGHUP: content reloaded (%d FAQ entries)", len(services.content.entries))
 
 
 async def stop_services(app: BotApplication) -> None:

@@ -63,7 +63,32 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-top1", type=float, default=0.90)
     evaluate.add_argument("--max-false-accept", type=float, default=0.05)
     evaluate.add_argument("--misses", action="store_true", help="list every miss")
+    export = sub.add_parser("export", help="export outlines for coordinators")
+    export.add_argument("--format", choices=["csv", "xlsx", "json", "html"], default="csv")
+    export.add_argument("--status", choices=["submitted", "all"], default="submitted")
+    export.add_argument("--since", type=_date, help="YYYY-MM-DD, inclusive")
+    export.add_argument("--until", type=_date, help="YYYY-MM-DD, inclusive")
+    export.add_argument("--subtheme", help="only outlines with this sub-theme id")
+    export.add_argument("--lang", choices=LANGUAGES, help="language of headers and labels")
+    export.add_argument("-o", "--output", help="file to write (text formats: stdout if omitted)")
+    stats = sub.add_parser("stats", help="users, drafts, checklist gaps, questions, feedback")
+    stats.add_argument("--lang", choices=LANGUAGES)
+    unanswered = sub.add_parser("unanswered", help="questions the content does not answer yet")
+    unanswered.add_argument("--since", type=_date, help="YYYY-MM-DD")
+    unanswered.add_argument("--lang", choices=LANGUAGES)
+    coordinators = sub.add_parser("coordinators", help="manage coordinators stored in the database")
+    coordinators.add_argument("action", choices=["add", "remove", "list"])
+    coordinators.add_argument("user_id", nargs="?", type=int, help="Telegram user id")
     return parser
+
+
+def _date(text: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-03-01") from error
 
 
 async def _check_database(settings: Settings) -> None:
@@ -104,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tools
 
             return getattr(tools, command.replace("-", "_"))(settings, args)
+        if command in ("export", "stats", "unanswered", "coordinators"):
+            from bot import tools
+
+            return asyncio.run(getattr(tools, command)(settings, args))
         if command == "console":
             from bot.console import run_console
 

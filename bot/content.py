@@ -87,13 +87,46 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True)
+class SectionText:
+    title: str
+    prompt: str
+    hint: str
+    example: str
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: dict[str, str]
+
+
+SECTION_KINDS = ("text", "email", "phone", "choice", "subthemes", "month", "money")
+TEXT_LIMIT = 3000  # the most any outline section may hold
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    kind: str
+    required: bool
+    min_length: int
+    max_length: int
+    options: tuple[Option, ...]
+    text: dict[str, SectionText]
+
+
+@dataclass(frozen=True)
 class Content:
     topics: dict[str, Topic]
     entries: dict[str, Entry]
     contacts: tuple[Contact, ...] = ()
     subthemes: dict[str, Subtheme] = field(default_factory=dict)
     checklist: tuple[ChecklistItem, ...] = ()
+    outline: tuple[Section, ...] = ()
     source: str = field(default="", compare=False)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.outline if s.id == section_id), None)
 
     def entries_in(self, topic: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.topic == topic]
@@ -270,6 +303,33 @@ def _load_subthemes(root: Traversable, problems: list[str]) -> dict[str, Subthem
     return subthemes
 
 
+def _language_blocks(
+    raw: dict[str, Any], where: str, fields: tuple[str, ...], problems: list[str], build: Any
+) -> dict[str, Any]:
+    """`build(*texts)` for each language's table of required text fields."""
+    blocks = {}
+    for language in LANGUAGES:
+        data = raw.get(language)
+        if not isinstance(data, dict) or any(name not in data for name in fields):
+            problems.append(f"{where} [{language}]: needs {', '.join(fields)}")
+            continue
+        if _texts(data, f"{where} [{language}]", problems):
+            blocks[language] = build(*(data[name].strip() for name in fields))
+    return blocks
+
+
+def _new_id(
+    raw: dict[str, Any], where: str, pattern: str, seen: set[str], problems: list[str]
+) -> str | None:
+    """The item's id if it is well-formed and not used before; else the problem is noted."""
+    item_id = str(raw.get("id", ""))
+    if not re.fullmatch(pattern, item_id) or item_id in seen:
+        problems.append(f"{where}: id must be unique and match {pattern}")
+        return None
+    seen.add(item_id)
+    return item_id
+
+
 def _load_checklist(
     root: Traversable, entries: dict[str, Entry], problems: list[str]
 ) -> tuple[ChecklistItem, ...]:
@@ -277,12 +337,10 @@ def _load_checklist(
     seen: set[str] = set()
     raw_items = _read_toml(root.joinpath("checklist.toml"), problems).get("item", [])
     for index, raw in enumerate(raw_items, 1):
-        item_id = raw.get("id", "")
-        where = f"checklist.toml item {item_id or index}"
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", str(item_id)) or item_id in seen:
-            problems.append(f"{where}: id must be unique, a-z, 0-9 and -, at most 20 characters")
+        where = f"checklist.toml item {raw.get('id') or index}"
+        item_id = _new_id(raw, where, r"[a-z][a-z0-9-]{0,19}", seen, problems)
+        if item_id is None:
             continue
-        seen.add(item_id)
         kind = raw.get("kind")
         if kind not in ("yesno", "subthemes"):
             problems.append(f"{where}: kind must be yesno or subthemes")
@@ -291,19 +349,53 @@ def _load_checklist(
         if faq is not None and faq not in entries:
             problems.append(f"{where}: faq entry {faq!r} does not exist")
             faq = None
-        texts = {}
-        for language in LANGUAGES:
-            data = raw.get(language)
-            fields = ("question", "why", "advice", "done", "gap")
-            if not isinstance(data, dict) or any(name not in data for name in fields):
-                problems.append(f"{where} [{language}]: needs {', '.join(fields)}")
-                continue
-            if _texts(data, f"{where} [{language}]", problems):
-                texts[language] = ItemText(*(data[name].strip() for name in fields))
+        fields = ("question", "why", "advice", "done", "gap")
+        texts = _language_blocks(raw, where, fields, problems, ItemText)
         items.append(ChecklistItem(item_id, kind, faq, texts))
     if sum(item.kind == "subthemes" for item in items) != 1:
         problems.append('checklist.toml: exactly one item must have kind = "subthemes"')
     return tuple(items)
+
+
+def _load_outline(root: Traversable, problems: list[str]) -> tuple[Section, ...]:
+    sections: list[Section] = []
+    seen: set[str] = set()
+    raw_sections = _read_toml(root.joinpath("outline.toml"), problems).get("section", [])
+    for index, raw in enumerate(raw_sections, 1):
+        where = f"outline.toml section {raw.get('id') or index}"
+        section_id = _new_id(raw, where, r"[a-z][a-z0-9_]{0,19}", seen, problems)
+        if section_id is None:
+            continue
+        kind = raw.get("kind")
+        if kind not in SECTION_KINDS:
+            problems.append(f"{where}: kind must be one of {', '.join(SECTION_KINDS)}")
+            continue
+        required = raw.get("required")
+        if not isinstance(required, bool):
+            problems.append(f"{where}: required must be true or false")
+            required = False
+        low, high = raw.get("min_length", 1), raw.get("max_length", TEXT_LIMIT)
+        if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= TEXT_LIMIT):
+            problems.append(f"{where}: need 1 <= min_length <= max_length <= {TEXT_LIMIT}")
+            low, high = 1, TEXT_LIMIT
+        options = []
+        for option in raw.get("option", []):
+            option_id = str(option.get("id", ""))
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", option_id):
+                problems.append(f"{where}: option id {option_id!r} must be a-z, 0-9, _ (max 16)")
+                continue
+            label = _localized(option.get("label"), f"{where} option {option_id} label", problems)
+            options.append(Option(option_id, label))
+        if (kind == "choice") != bool(options):
+            problems.append(f"{where}: options are needed for kind choice, and only there")
+        fields = ("title", "prompt", "hint", "example")
+        texts = _language_blocks(raw, where, fields, problems, SectionText)
+        sections.append(Section(section_id, kind, required, low, high, tuple(options), texts))
+    ids = [section.id for section in sections]
+    for needed in ("title", "start_month", "end_month"):
+        if needed not in ids:
+            problems.append(f"outline.toml: a section with id {needed!r} is needed")
+    return tuple(sections)
 
 
 def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
@@ -314,7 +406,8 @@ def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
     contacts = _load_contacts(root, problems)
     subthemes = _load_subthemes(root, problems)
     checklist = _load_checklist(root, entries, problems)
-    content = Content(topics, entries, contacts, subthemes, checklist, source=str(root))
+    outline = _load_outline(root, problems)
+    content = Content(topics, entries, contacts, subthemes, checklist, outline, source=str(root))
     return content, problems
 
 

@@ -28,6 +28,10 @@ class Services:
     content: Content
     matcher: FaqMatcher
 
+    def install_content(self, content: Content, matcher: FaqMatcher) -> None:
+        """Switch to new content; handlers read it per update, so the switch is atomic."""
+        self.content, self.matcher = content, matcher
+
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     def __init__(

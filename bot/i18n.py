@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from babel import Locale, negotiate_locale
 from babel.dates import format_date, format_datetime
@@ -75,3 +76,12 @@ def fmt_euros(value: int | float | Decimal, language: str) -> str:
 def language_name(language: str) -> str:
     """The language's own name, capitalised: "Suomi", "Svenska", "English"."""
     return Locale.parse(language).get_display_name(language).capitalize()
+
+
+_HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def fmt_timestamp(stored: str, language: str) -> str:
+    """A stored UTC timestamp as local Finnish time in the user's locale."""
+    moment = datetime.fromisoformat(stored).astimezone(_HELSINKI)
+    return format_datetime(moment, "short", tzinfo=_HELSINKI, locale=_LOCALES[language])

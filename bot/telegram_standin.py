@@ -429,6 +429,10 @@ class TelegramUser:
         voice = {"file_id": "voice1", "file_unique_id": "v1", "duration": 3}
         return await self._deliver(self._message(voice=voice))
 
+    async def send_document(self) -> list[SentMessage]:
+        document = {"file_id": "doc1", "file_unique_id": "d1", "file_name": "plan.pdf"}
+        return await self._deliver(self._message(document=document))
+
     async def press(self, button: str, message: SentMessage | None = None) -> list[SentMessage]:
         """Tap a button by label or callback data; `message` defaults to the latest with buttons."""
         message = message or self.last_with_buttons()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator, Iterator
 from importlib import resources
+from typing import IO
 
 from bot import content as content_module
 from bot.config import LANGUAGES, Settings
 from bot.faq import FaqMatcher, evaluate, read_labelled
-from bot.rendering import check_html, render
+from bot.rendering import check_html, html_to_text, render
+from storage import Database
 
 
-def _problems_after_rendering(content: content_module.Content) -> list[str]:
+def problems_after_rendering(content: content_module.Content) -> list[str]:
     """Every answer, as the bot would send it, must be valid Telegram HTML within limits."""
     problems = []
     for entry in content.entries.values():
@@ -27,7 +31,7 @@ def _problems_after_rendering(content: content_module.Content) -> list[str]:
 def check_content(settings: Settings, args: argparse.Namespace) -> int:
     root = content_module.content_root(settings.content_dir)
     loaded, problems = content_module.load(root)
-    problems += _problems_after_rendering(loaded)
+    problems += problems_after_rendering(loaded)
     for problem in problems:
         print(problem)
     if problems:
@@ -119,3 +123,85 @@ def eval_faq(settings: Settings, args: argparse.Namespace) -> int:
     for failure in failed:
         print(f"FAIL: {failure}", file=sys.stderr)
     return 1 if failed else 0
+
+
+# -- coordinators' tools: they open the database themselves, next to a running bot -----------
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings.database)
+    await db.open()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import i18n
+    from bot.exports import export as write_export
+    from storage.reports import Filter
+
+    loaded = content_module.load_valid(content_module.content_root(settings.content_dir))
+    language = args.lang or settings.default_language
+    selection = Filter(args.status, args.since, args.until, args.subtheme)
+    if args.subtheme and args.subtheme not in loaded.subthemes:
+        print(f"unknown sub-theme {args.subtheme!r}; one of: {', '.join(loaded.subthemes)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.output is None and args.format == "xlsx":
+        print("xlsx is binary: give a file with -o", file=sys.stderr)
+        return 2
+    async with _database(settings) as db:
+        with open(args.output, "wb") if args.output else _stdout_bytes() as fh:  # noqa: ASYNC230 - CLI
+            count = await write_export(
+                fh, args.format, db, loaded, selection, language,
+                lambda message: i18n.gettext(language, message),
+            )  # fmt: skip
+    print(f"{count} outlines exported", file=sys.stderr)
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_bytes() -> Iterator[IO[bytes]]:
+    sys.stdout.flush()
+    yield sys.stdout.buffer
+    sys.stdout.buffer.flush()
+
+
+async def stats(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.coordination import stats_html
+
+    loaded = content_module.load_valid(content_module.content_root(settings.content_dir))
+    async with _database(settings) as db:
+        html = await stats_html(db, loaded, args.lang or settings.default_language)
+    print(html_to_text(html))
+    return 0
+
+
+async def unanswered(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.coordination import unanswered_html
+
+    async with _database(settings) as db:
+        html = await unanswered_html(db, args.lang or settings.default_language, args.since)
+    print(html_to_text(html))
+    return 0
+
+
+async def coordinators(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import users
+
+    async with _database(settings) as db:
+        if args.action in ("add", "remove"):
+            if args.user_id is None:
+                print(f"coordinators {args.action} needs a Telegram user id", file=sys.stderr)
+                return 2
+            await users.set_role(
+                db, args.user_id, "coordinator" if args.action == "add" else "applicant"
+            )
+        stored = await users.coordinators(db)
+    for user_id in sorted(set(stored) | settings.coordinator_ids):
+        origin = "COORDINATOR_IDS" if user_id in settings.coordinator_ids else "database"
+        print(f"{user_id}\t{origin}")
+    return 0

@@ -306,6 +306,7 @@ async def send_summary(
         _=_,
     )
     buttons = [
+        [(_("📝 Draft an outline with these answers"), callback("ol", "ck", run_id))],
         [(_("🔁 Check again"), callback("ck", "new"))],
         [(_("⬅️ Menu"), callback("menu", "main"))],
     ]

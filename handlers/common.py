@@ -56,6 +56,11 @@ def callback_parts(update: Update) -> list[str]:
     return (query.data or "").split(":") if query else []
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """Cut a button label (Telegram shows about 60 characters) or a preview, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def keyboard(rows: Keyboard) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]

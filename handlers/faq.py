@@ -8,15 +8,18 @@ from bot.content import Entry
 from bot.context import BotContext
 from bot.rendering import escape, render
 from handlers import start
-from handlers.common import Keyboard, answer_button, callback, callback_parts, send, show
+from handlers.common import (
+    Keyboard,
+    answer_button,
+    callback,
+    callback_parts,
+    send,
+    shorten,
+    show,
+)
 from storage import faq_log
 
 QUESTION_LIMIT = 500  # longer texts are not questions; ask for one short question instead
-_LABEL = 60  # button labels beyond this are cut (Telegram shows about that much)
-
-
-def _label(text: str) -> str:
-    return text if len(text) <= _LABEL else text[: _LABEL - 1].rstrip() + "…"
 
 
 def _navigation(context: BotContext) -> list[tuple[str, str]]:
@@ -70,7 +73,7 @@ async def answer_question(update: Update, context: BotContext) -> None:
         buttons: list[list[tuple[str, str]]] = [
             [
                 (
-                    _label(entries[s.entry_id].text[context.lang].question),
+                    shorten(entries[s.entry_id].text[context.lang].question),
                     callback("faq", "e", s.entry_id, *query),
                 )
             ]
@@ -101,7 +104,7 @@ async def send_entry(
             buttons.append(
                 [
                     (
-                        "↪ " + _label(related.text[context.lang].question),
+                        "↪ " + shorten(related.text[context.lang].question),
                         callback("faq", "e", related_id),
                     )
                 ]
@@ -137,7 +140,7 @@ async def topic(update: Update, context: BotContext, topic_id: str) -> None:
     chosen = content.topics[topic_id]
     await answer_button(update)
     buttons: Keyboard = [
-        [(_label(entry.text[context.lang].question), callback("faq", "e", entry.id))]
+        [(shorten(entry.text[context.lang].question), callback("faq", "e", entry.id))]
         for entry in content.entries_in(topic_id)
     ] + [[(_("⬅️ Topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]]
     await show(update, context, f"<b>{escape(chosen.title[context.lang])}</b>", buttons)

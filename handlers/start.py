@@ -17,6 +17,8 @@ def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
     return [
         [(_("✅ Check requirements"), callback("menu", "checklist"))],
         [(_("❓ Ask a question"), callback("menu", "ask"))],
+        [(_("📝 Draft a project outline"), callback("menu", "outline"))],
+        [(_("📂 My drafts"), callback("menu", "drafts"))],
         [(_("📚 Browse topics"), callback("menu", "topics"))],
         [(_("🌐 Language"), callback("menu", "lang")), (_("ℹ️ Help"), callback("menu", "help"))],
     ]
@@ -59,6 +61,8 @@ async def help_(update: Update, context: BotContext) -> None:
         "<b>Commands</b>\n"
         "/menu – main menu\n"
         "/checklist – check your idea against the theme's requirements\n"
+        "/outline – draft a project outline step by step\n"
+        "/mydrafts – your drafts: continue, review, download, submit\n"
         "/ask – ask a question\n"
         "/topics – browse questions by topic\n"
         "/language – change the language\n"

@@ -51,3 +51,12 @@ async def set_state(db: Database, user_id: int, conversation: Conversation | Non
             await clear(conn, user_id)
         else:
             await put(conn, user_id, conversation)
+
+
+async def get_in(conn: aiosqlite.Connection, user_id: int) -> Conversation | None:
+    """Like `get`, inside the caller's transaction."""
+    async with conn.execute(
+        "SELECT flow, step, data FROM conversations WHERE user_id = ?", (user_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row else None

@@ -55,3 +55,19 @@ async def get(db: Database, user_id: int) -> User | None:
 
 async def set_language(db: Database, user_id: int, language: str) -> None:
     await db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+
+async def coordinators(db: Database) -> list[int]:
+    """Users given the coordinator role in the database (COORDINATOR_IDS come on top)."""
+    rows = await db.fetchall("SELECT id FROM users WHERE role = 'coordinator'")
+    return [row["id"] for row in rows]
+
+
+async def set_role(db: Database, user_id: int, role: str) -> None:
+    """Give a role, creating the user's row if they have not talked to the bot yet."""
+    now = utcnow()
+    await db.execute(
+        "INSERT INTO users (id, first_seen, last_seen, role) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET role = excluded.role",
+        (user_id, now, now, role),
+    )

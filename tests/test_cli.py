@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_console_chats_offline_and_ends_cleanly_at_end_of_input(tmp_path):
         "--lang",
         "en",
         env={"BOT_DATABASE": str(database)},
-        stdin="/start\n4\n2\n/nosuchthing\n",
+        stdin="/start\n6\n2\n/nosuchthing\n",
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -125,3 +126,61 @@ async def test_the_bot_long_polls_a_bot_api_server_over_real_http(tmp_path):
     assert process.returncode == 0
     assert TOKEN not in stderr.decode(), "the token leaked into the log"
     assert TOKEN.split(":")[1] not in stderr.decode()
+
+
+async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_without(tmp_path):
+    import httpx
+
+    telegram = FakeTelegram()
+    server = await serve_http(telegram, "127.0.0.1", 0)
+    api_port = server.sockets[0].getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        hook_port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{api_port}/bot",
+        BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
+        BOT_WEBHOOK_URL="https://bot.example.org/telegram/hook",
+        BOT_WEBHOOK_LISTEN="127.0.0.1",
+        BOT_WEBHOOK_PORT=str(hook_port),
+        BOT_WEBHOOK_SECRET="s3cret-token_1",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(30):
+            while not telegram.calls_of("setWebhook"):  # noqa: ASYNC110 - another process
+                await asyncio.sleep(0.05)
+        [set_webhook] = telegram.calls_of("setWebhook")
+        assert set_webhook.params["url"] == "https://bot.example.org/telegram/hook"
+        assert set_webhook.params["secret_token"] == "s3cret-token_1"
+
+        user = TelegramUser(telegram, telegram.enqueue, user_id=777, language_code="en")
+        update = user._message(
+            text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}]
+        )
+        url = f"http://127.0.0.1:{hook_port}/telegram/hook"
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):  # the webhook server may still be starting
+                try:
+                    refused = await client.post(url, json=update)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            assert refused.status_code == 403  # no secret token
+            accepted = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_1"}
+            )
+            assert accepted.status_code == 200
+        await telegram.wait_for_messages(777, 1)
+        assert telegram.sent_to(777)[0].text.startswith("Hello Testi!")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        server.close()
+        await server.wait_closed()
+    assert TOKEN not in stderr.decode()
+    assert "s3cret-token_1" not in stderr.decode()

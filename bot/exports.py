@@ -1,0 +1,292 @@
+"""Exports of outlines for coordinators: CSV, XLSX, JSON and an HTML report. No Telegram here.
+
+Every writer takes the outlines as an async iterator and writes as it goes, so memory stays flat
+however many outlines there are. Cells that a spreadsheet would run as a formula (starting with
+=, +, -, @, tab or carriage return) are neutralized with a leading apostrophe in CSV and XLSX.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import jinja2
+from markupsafe import Markup
+
+from bot import i18n
+from bot.config import LANGUAGES
+from bot.content import Content
+from bot.outline import display
+from storage.reports import Outline
+
+FORMATS = ("csv", "xlsx", "json", "html")
+META = ("id", "status", "language", "created_at", "updated_at", "submitted_at", "name")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: str) -> str:
+    """Keep a spreadsheet from evaluating user text ("=HYPERLINK(...)") as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+
+
+def columns(content: Content, language: str, meta_headers: dict[str, str]) -> list[Column]:
+    """Meta columns, then one per outline section; headers in the coordinator's language."""
+    return [Column(key, meta_headers.get(key, key)) for key in META] + [
+        Column(section.id, section.text[language].title) for section in content.outline
+    ]
+
+
+def _cells(content: Content, outline: Outline, language: str) -> dict[str, str]:
+    """Readable values (option labels, sub-theme names, formatted money) for people."""
+    cells = {
+        "id": str(outline.id),
+        "status": outline.status,
+        "language": outline.language,
+        "created_at": outline.created_at,
+        "updated_at": outline.updated_at,
+        "submitted_at": outline.submitted_at or "",
+        "name": outline.name or outline.answers.get("title", ""),
+    }
+    for section in content.outline:
+        value = outline.answers.get(section.id, "")
+        if section.kind in ("choice", "subthemes"):
+            value = display(content, section, value, language)
+        cells[section.id] = value
+    return cells
+
+
+async def write_csv(
+    fh: IO[bytes],
+    content: Content,
+    items: AsyncIterator[Outline],
+    cols: list[Column],
+    language: str,
+) -> int:
+    """UTF-8 with BOM and semicolons: what Excel with Finnish settings opens correctly."""
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([neutralize(c.header) for c in cols])
+    count = 0
+    async for outline in items:
+        cells = _cells(content, outline, language)
+        writer.writerow([neutralize(cells[c.key]) for c in cols])
+        count += 1
+    text.flush()
+    text.detach()
+    return count
+
+
+async def write_json(
+    fh: IO[bytes],
+    content: Content,
+    items: AsyncIterator[Outline],
+    cols: list[Column],
+    language: str,
+) -> int:
+    """For machines: stable keys (section ids), stored values (option and sub-theme ids)."""
+    fh.write(b"[")
+    count = 0
+    async for outline in items:
+        record: dict[str, Any] = {
+            "id": outline.id,
+            "status": outline.status,
+            "language": outline.language,
+            "created_at": outline.created_at,
+            "updated_at": outline.updated_at,
+            "submitted_at": outline.submitted_at,
+            "name": outline.name,
+            "sections": {
+                section.id: _json_value(section.kind, outline.answers.get(section.id))
+                for section in content.outline
+            },
+        }
+        fh.write((b",\n" if count else b"\n") + json.dumps(record, ensure_ascii=False).encode())
+        count += 1
+    fh.write(b"\n]\n")
+    return count
+
+
+def _json_value(kind: str, value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    if kind == "subthemes":
+        return [s for s in value.split(",") if s]
+    return value
+
+
+async def write_xlsx(
+    fh: IO[bytes],
+    content: Content,
+    items: AsyncIterator[Outline],
+    cols: list[Column],
+    language: str,
+) -> int:
+    import xlsxwriter  # imported here: only coordinators' exports need it
+
+    # constant_memory: rows are flushed to disk as they are written, not kept in memory.
+    workbook = xlsxwriter.Workbook(fh, {"constant_memory": True, "strings_to_formulas": False})
+    sheet = workbook.add_worksheet("ET 4.1.7")
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True})
+    wrapped = workbook.add_format({"text_wrap": True, "valign": "top"})
+    for index, column in enumerate(cols):
+        long_text = column.key not in META and column.key not in ("email", "phone", "budget")
+        sheet.set_column(index, index, 60 if long_text else 18, wrapped)
+        sheet.write_string(0, index, neutralize(column.header), header)
+    sheet.freeze_panes(1, 1)
+    count = 0
+    async for outline in items:
+        count += 1
+        cells = _cells(content, outline, language)
+        for index, column in enumerate(cols):
+            sheet.write_string(count, index, neutralize(cells[column.key]), wrapped)
+    sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
+    workbook.close()
+    return count
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    by_status: dict[str, int]
+    by_subtheme: dict[str, int]
+    per_week: list[tuple[str, int]]
+
+
+def bar_chart(per_week: list[tuple[str, int]], width: int = 640, height: int = 160) -> Markup:
+    """Submissions per week as an inline SVG bar chart (no JavaScript, no external files)."""
+    if not per_week:
+        return Markup("")
+    top = max(n for _, n in per_week)
+    bar = width / len(per_week)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 30}" '
+        f'role="img" aria-label="submissions per week">'
+    ]
+    for index, (week, n) in enumerate(per_week):
+        h = (height - 20) * n / top
+        x = index * bar
+        parts.append(
+            f'<rect x="{x + 2:.1f}" y="{height - h:.1f}" width="{max(bar - 4, 1):.1f}" '
+            f'height="{h:.1f}" fill="#2b6cb0"><title>{week}: {n}</title></rect>'
+            f'<text x="{x + bar / 2:.1f}" y="{height - h - 4:.1f}" font-size="11" '
+            f'text-anchor="middle">{n}</text>'
+        )
+        if len(per_week) <= 16 or index % max(1, len(per_week) // 12) == 0:
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{height + 16}" font-size="10" '
+                f'text-anchor="middle">{week}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+async def write_html(
+    fh: IO[bytes],
+    content: Content,
+    groups: Callable[[str | None], AsyncIterator[Outline]],
+    summary: ReportSummary,
+    language: str,
+    gettext: Callable[[str], str],
+) -> int:
+    """A readable report: summary with a chart, then every outline grouped by sub-theme.
+
+    `groups(subtheme_id)` yields the outlines of one sub-theme (None: those without one).
+    """
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("content", "templates"), autoescape=True, enable_async=True
+    )
+    template = environment.get_template("report.html")
+    sections = content.outline
+
+    async def grouped() -> AsyncIterator[tuple[str, AsyncIterator[Any]]]:
+        for subtheme in content.subthemes.values():
+            yield subtheme.title[language], _readable(groups(subtheme.id))
+        yield gettext("No sub-theme chosen"), _readable(groups(None))
+
+    async def _readable(items: AsyncIterator[Outline]) -> AsyncIterator[Any]:
+        async for outline in items:
+            yield {
+                "outline": outline,
+                "rows": [
+                    (
+                        section.text[language].title,
+                        display(content, section, outline.answers.get(section.id), language),
+                    )
+                    for section in sections
+                ],
+            }
+
+    count = 0
+    async for chunk in template.generate_async(
+        _=gettext,
+        lang=language,
+        languages=LANGUAGES,
+        summary=summary,
+        subtheme_names={s.id: s.title[language] for s in content.subthemes.values()},
+        chart=bar_chart(summary.per_week),
+        groups=grouped(),
+        fmt_time=lambda stored: i18n.fmt_timestamp(stored, language) if stored else "",
+    ):
+        fh.write(chunk.encode("utf-8"))
+        count += chunk.count('<section class="outline"')
+    return count
+
+
+def meta_headers(gettext: Callable[[str], str]) -> dict[str, str]:
+    _ = gettext
+    return {
+        "id": _("Number"),
+        "status": _("Status"),
+        "language": _("Language"),
+        "created_at": _("Created"),
+        "updated_at": _("Last edited"),
+        "submitted_at": _("Submitted"),
+        "name": _("Name"),
+    }
+
+
+async def export(
+    fh: IO[bytes],
+    fmt: str,
+    db: Any,
+    content: Content,
+    selection: Any,
+    language: str,
+    gettext: Callable[[str], str],
+) -> int:
+    """Write the outlines `selection` picks in format `fmt`; returns how many were written."""
+    from storage import reports
+
+    cols = columns(content, language, meta_headers(gettext))
+    if fmt == "csv":
+        return await write_csv(fh, content, reports.outlines(db, selection), cols, language)
+    if fmt == "json":
+        return await write_json(fh, content, reports.outlines(db, selection), cols, language)
+    if fmt == "xlsx":
+        return await write_xlsx(fh, content, reports.outlines(db, selection), cols, language)
+    if fmt == "html":
+        summary = ReportSummary(
+            by_status=await reports.count_outlines(db, selection),
+            by_subtheme=await reports.subtheme_counts(db, selection),
+            per_week=await reports.submissions_per_week(db, selection),
+        )
+
+        async def group(subtheme: str | None) -> AsyncIterator[Outline]:
+            # One pass over the selection per group keeps memory flat; an outline with two
+            # sub-themes appears under both, as a coordinator reading one sub-theme expects.
+            async for outline in reports.outlines(db, selection):
+                chosen = [s for s in outline.answers.get("subthemes", "").split(",") if s]
+                if (subtheme in chosen) if subtheme is not None else not chosen:
+                    yield outline
+
+        return await write_html(fh, content, group, summary, language, gettext)
+    raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,199 @@
+"""/mydrafts: a user's outlines, and opening, renaming, downloading or deleting one."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import i18n
+from bot.context import BotContext
+from bot.outline import progress
+from bot.rendering import render
+from handlers import outline, start
+from handlers.common import (
+    Keyboard,
+    answer_button,
+    callback,
+    callback_parts,
+    send,
+    shorten,
+    show,
+)
+from handlers.flows import Flow
+from storage import conversations, drafts
+from storage.conversations import Conversation
+from storage.drafts import Draft
+
+RENAME_FLOW = "rename"
+NAME_LIMIT = 150
+
+
+async def list_drafts(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    assert context.user is not None
+    await answer_button(update)
+    mine = await drafts.of_user(context.db, context.user.id)
+    if not mine:
+        await show(
+            update,
+            context,
+            _("You have no drafts yet."),
+            [
+                [(_("📝 Draft a project outline"), callback("ol", "new"))],
+                [(_("⬅️ Menu"), callback("menu", "main"))],
+            ],
+        )
+        return
+    rows = []
+    for draft in mine:
+        answers = await drafts.answers(context.db, draft.id)
+        filled, total = progress(context.services.content, answers)
+        rows.append(
+            {
+                "name": outline.draft_name(context, draft, answers),
+                "status": _status_word(context, draft),
+                "progress": f"{filled}/{total}",
+                "edited": i18n.fmt_timestamp(draft.updated_at, context.lang),
+            }
+        )
+    html = render(
+        "drafts_list.html", heading=_("My drafts"), drafts=rows, edited_label=_("edited"), _=_
+    )
+    buttons: Keyboard = [
+        [(f"{n}. {shorten(row['name'], 40)}", callback("dr", "o", draft.id))]
+        for n, (row, draft) in enumerate(zip(rows, mine, strict=True), 1)
+    ] + [[(_("➕ New draft"), callback("ol", "new")), (_("⬅️ Menu"), callback("menu", "main"))]]
+    await show(update, context, html, buttons)
+
+
+def _status_word(context: BotContext, draft: Draft) -> str:
+    _ = context.gettext
+    return _("submitted") if draft.status == "submitted" else _("draft")
+
+
+async def send_card(
+    update: Update, context: BotContext, draft: Draft, *, new_message: bool = False
+) -> None:
+    _ = context.gettext
+    answers = await drafts.answers(context.db, draft.id)
+    filled, total = progress(context.services.content, answers)
+    html = render(
+        "draft_card.html",
+        name=outline.draft_name(context, draft, answers),
+        status=_status_word(context, draft),
+        progress=_("{filled}/{total} sections filled", filled=filled, total=total),
+        created=i18n.fmt_timestamp(draft.created_at, context.lang),
+        edited=i18n.fmt_timestamp(draft.updated_at, context.lang),
+        submitted=i18n.fmt_timestamp(draft.submitted_at, context.lang)
+        if draft.submitted_at
+        else None,
+        _=_,
+    )
+    d = draft.id
+    rows: list[list[tuple[str, str]]] = []
+    if draft.editable:
+        rows.append(
+            [(_("▶️ Continue"), callback("ol", "go", d)), (_("👁 Review"), callback("ol", "r", d))]
+        )
+        rows.append(
+            [(_("✏️ Rename"), callback("dr", "n", d)), (_("🗑 Delete"), callback("dr", "del", d))]
+        )
+    else:
+        rows.append([(_("👁 Review"), callback("ol", "r", d))])
+        rows.append([(_("🔁 Reopen as a new draft"), callback("ol", "re", d))])
+    rows.append([(_("📄 Download (DOCX)"), callback("ol", "doc", d))])
+    rows.append([(_("📂 My drafts"), callback("dr", "l"))])
+    if new_message:
+        await send(update, context, html, rows)
+    else:
+        await show(update, context, html, rows)
+
+
+async def button(update: Update, context: BotContext) -> None:
+    """dr:l · dr:o:<draft> · dr:n:<draft> · dr:del:<draft> · dr:delok:<draft>"""
+    _ = context.gettext
+    assert context.user is not None
+    parts = callback_parts(update)
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "l" and len(parts) == 2:
+        await list_drafts(update, context)
+        return
+    draft = (
+        await drafts.get(context.db, int(parts[2]), context.user.id)
+        if len(parts) == 3 and parts[2].isdigit()
+        else None
+    )
+    if draft is None:
+        await answer_button(update, _("This button is no longer valid."), True)
+        return
+    if action == "o":
+        await answer_button(update)
+        await send_card(update, context, draft)
+    elif action == "n" and draft.editable:
+        await answer_button(update)
+        await conversations.set_state(
+            context.db, context.user.id, Conversation(RENAME_FLOW, "name", {"draft": draft.id})
+        )
+        await send(update, context, _("Type the new name for the draft."))
+    elif action == "del" and draft.editable:
+        await answer_button(update)
+        name = outline.draft_name(context, draft, await drafts.answers(context.db, draft.id))
+        await show(
+            update,
+            context,
+            _("Delete <b>{name}</b> for good? This cannot be undone.", name=name),
+            [
+                [(_("🗑 Yes, delete"), callback("dr", "delok", draft.id))],
+                [(_("↩️ No, keep it"), callback("dr", "o", draft.id))],
+            ],
+        )
+    elif action == "delok" and draft.editable:
+        await answer_button(update)
+        async with context.db.transaction() as conn:
+            state = await conversations.get_in(conn, context.user.id)
+            if state is not None and state.data.get("draft") == draft.id:
+                await conversations.clear(conn, context.user.id)
+            await drafts.delete(conn, draft.id)
+        await show(
+            update,
+            context,
+            _("The draft was deleted."),
+            [[(_("📂 My drafts"), callback("dr", "l"))]],
+        )
+    else:
+        await answer_button(update, _("This button is no longer valid."), True)
+
+
+async def on_rename_text(update: Update, context: BotContext, state: Conversation) -> None:
+    _ = context.gettext
+    assert context.user is not None
+    draft = await drafts.get(context.db, int(state.data.get("draft", 0)), context.user.id)
+    if draft is None or not draft.editable:
+        await conversations.set_state(context.db, context.user.id, None)
+        await start.send_menu(update, context)
+        return
+    text = update.effective_message.text if update.effective_message else ""
+    name = " ".join((text or "").split())
+    if not 1 <= len(name) <= NAME_LIMIT:
+        await send(
+            update,
+            context,
+            _(
+                "A name has 1 to {limit} characters. Type the new name for the draft.",
+                limit=NAME_LIMIT,
+            ),
+        )
+        return
+    async with context.db.transaction() as conn:
+        await drafts.rename(conn, draft.id, name)
+        await conversations.clear(conn, context.user.id)
+    renamed = await drafts.get(context.db, draft.id, context.user.id)
+    assert renamed is not None
+    await send(update, context, _("Renamed: <b>{name}</b>.", name=name))
+    await send_card(update, context, renamed, new_message=True)
+
+
+async def reprompt_rename(update: Update, context: BotContext, state: Conversation) -> None:
+    await send(update, context, context.gettext("Type the new name for the draft."))
+
+
+rename_flow = Flow(RENAME_FLOW, on_rename_text, reprompt_rename)

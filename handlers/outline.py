@@ -1,0 +1,614 @@
+"""Drafting a project outline step by step, reviewing it, downloading and submitting it.
+
+Flow "outline": the step is the section's position, the data holds the draft id, whether to return
+to the review after the answer (editing from the review), and the sub-themes ticked so far.
+Every answer is committed together with the next step before the bot replies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Update
+
+from bot import i18n
+from bot.checklist import selected_subthemes
+from bot.content import Section
+from bot.context import BotContext
+from bot.documents import Labels, outline_docx
+from bot.outline import display, first_unanswered, missing_required, progress, validate
+from bot.rendering import escape, render
+from handlers import faq, start
+from handlers.common import (
+    Keyboard,
+    answer_button,
+    callback,
+    callback_parts,
+    send,
+    shorten,
+    show,
+)
+from handlers.flows import Flow
+from storage import checklists, conversations, drafts, users
+from storage.conversations import Conversation
+from storage.drafts import Draft
+
+log = logging.getLogger(__name__)
+
+FLOW = "outline"
+
+
+@dataclass(frozen=True)
+class Step:
+    draft: int
+    index: int  # position in content.outline
+    review: bool = False  # go back to the review after this answer
+    selected: tuple[str, ...] = ()
+
+
+def _state(step: Step) -> Conversation:
+    return Conversation(
+        FLOW,
+        str(step.index),
+        {"draft": step.draft, "review": step.review, "selected": list(step.selected)},
+    )
+
+
+def _step(state: Conversation | None) -> Step | None:
+    if state is None or state.flow != FLOW or not state.step.isdigit():
+        return None
+    data = state.data
+    return Step(
+        int(data["draft"]),
+        int(state.step),
+        bool(data.get("review")),
+        tuple(data.get("selected", [])),
+    )
+
+
+def draft_name(context: BotContext, draft: Draft, answers: dict[str, str]) -> str:
+    return (
+        draft.name
+        or answers.get("title")
+        or context.gettext("Untitled draft {number}", number=draft.id)
+    )
+
+
+# -- starting -----------------------------------------------------------------------------------
+
+
+async def begin(update: Update, context: BotContext) -> None:
+    """/outline, /draft, the menu and /start outline: continue the latest draft or start one."""
+    _ = context.gettext
+    assert context.user is not None
+    await answer_button(update)
+    editable = [d for d in await drafts.of_user(context.db, context.user.id) if d.editable]
+    if not editable:
+        await new_draft(update, context)
+        return
+    latest = editable[0]
+    name = draft_name(context, latest, await drafts.answers(context.db, latest.id))
+    await show(
+        update,
+        context,
+        _(
+            "You have a draft in progress: <b>{name}</b>. Continue it or start a new one?",
+            name=name,
+        ),
+        [
+            [(_("▶️ Continue"), callback("ol", "go", latest.id))],
+            [(_("➕ New draft"), callback("ol", "new"))],
+            [(_("📂 My drafts"), callback("dr", "l"))],
+        ],
+    )
+
+
+async def new_draft(
+    update: Update, context: BotContext, subthemes: list[str] | None = None
+) -> None:
+    assert context.user is not None
+    async with context.db.transaction() as conn:
+        draft_id = await drafts.create(conn, context.user.id, context.lang)
+        if subthemes:
+            await drafts.save_answer(conn, draft_id, "subthemes", ",".join(subthemes))
+        step = Step(draft_id, 0)
+        await conversations.put(conn, context.user.id, _state(step))
+    await send(
+        update,
+        context,
+        context.gettext(
+            "Let's draft your project outline. I save every answer at once, so you can stop any "
+            "time and continue later from /mydrafts."
+        ),
+    )
+    await ask_step(update, context, step, new_message=True)
+
+
+async def continue_draft(update: Update, context: BotContext, draft: Draft) -> None:
+    assert context.user is not None
+    answers = await drafts.answers(context.db, draft.id)
+    index = first_unanswered(context.services.content, answers)
+    if index >= len(context.services.content.outline):
+        await conversations.set_state(context.db, context.user.id, None)
+        await send_review(update, context, draft)
+        return
+    step = Step(draft.id, index)
+    await conversations.set_state(context.db, context.user.id, _state(step))
+    await ask_step(update, context, step, new_message=update.callback_query is None)
+
+
+# -- one step -----------------------------------------------------------------------------------
+
+
+def _step_message(context: BotContext, step: Step, answers: dict[str, str]) -> tuple[str, Keyboard]:
+    _ = context.gettext
+    content = context.services.content
+    section = content.outline[step.index]
+    text = section.text[context.lang]
+    current = answers.get(section.id)
+    html = render(
+        "outline_step.html",
+        heading=_("Step {number}/{total}", number=step.index + 1, total=len(content.outline)),
+        section=text,
+        optional=not section.required,
+        current=shorten(display(content, section, current, context.lang), 600) if current else None,
+        _=_,
+    )
+    d, i = step.draft, step.index
+    rows: list[list[tuple[str, str]]] = []
+    if section.kind == "choice":
+        for option in section.options:
+            mark = "● " if option.id == current else ""
+            rows.append([(mark + option.label[context.lang], callback("ol", "o", d, i, option.id))])
+    elif section.kind == "subthemes":
+        for subtheme in content.subthemes.values():
+            mark = "☑" if subtheme.id in step.selected else "☐"
+            rows.append(
+                [(f"{mark} {subtheme.short[context.lang]}", callback("ol", "t", d, i, subtheme.id))]
+            )
+        if step.selected:
+            rows.append([(_("Continue ➡️"), callback("ol", "c", d, i))])
+    if current and section.kind not in ("subthemes",):
+        rows.append([(_("✔️ Keep the current answer"), callback("ol", "k", d, i))])
+    navigation = []
+    if step.review:
+        navigation.append((_("↩️ Back to review"), callback("ol", "r", d)))
+    elif i > 0:
+        navigation.append((_("⬅️ Back"), callback("ol", "b", d, i)))
+    if not section.required:
+        navigation.append((_("⏭ Skip"), callback("ol", "s", d, i)))
+    navigation.append((_("💾 Save and exit"), callback("ol", "x", d, i)))
+    rows.append(navigation)
+    return html, rows
+
+
+async def ask_step(update: Update, context: BotContext, step: Step, *, new_message: bool) -> None:
+    answers = await drafts.answers(context.db, step.draft)
+    section = context.services.content.outline[step.index]
+    if section.kind == "subthemes" and not step.selected and answers.get(section.id):
+        step = Step(
+            step.draft, step.index, step.review, tuple(selected_subthemes(answers[section.id]))
+        )
+        assert context.user is not None
+        await conversations.set_state(context.db, context.user.id, _state(step))
+    html, buttons = _step_message(context, step, answers)
+    if new_message:
+        await send(update, context, html, buttons)
+    else:
+        await show(update, context, html, buttons)
+
+
+async def _save(
+    update: Update, context: BotContext, step: Step, section: Section, value: str, *, typed: bool
+) -> None:
+    """Commit the answer and the next step in one transaction, then show what comes next."""
+    assert context.user is not None
+    outline = context.services.content.outline
+    following = step.index + 1
+    done = step.review or following >= len(outline)
+    async with context.db.transaction() as conn:
+        await drafts.save_answer(conn, step.draft, section.id, value)
+        if done:
+            await conversations.clear(conn, context.user.id)
+        else:
+            await conversations.put(conn, context.user.id, _state(Step(step.draft, following)))
+    if done:
+        draft = await drafts.get(context.db, step.draft, context.user.id)
+        assert draft is not None
+        await send_review(update, context, draft, new_message=typed)
+    else:
+        await ask_step(update, context, Step(step.draft, following), new_message=typed)
+
+
+async def on_text(update: Update, context: BotContext, state: Conversation) -> None:
+    _ = context.gettext
+    step = _step(state)
+    message = update.effective_message
+    if step is None or message is None or context.user is None:
+        return
+    text = message.text or ""
+    if text.lstrip().startswith("?") and len(text.strip()) > 1:
+        await faq.answer_question(update, context)
+        await _reask(update, context, step)
+        return
+    draft = await drafts.get(context.db, step.draft, context.user.id)
+    if draft is None or not draft.editable:
+        await conversations.set_state(context.db, context.user.id, None)
+        await start.send_menu(update, context)
+        return
+    section = context.services.content.outline[step.index]
+    if section.kind in ("choice", "subthemes"):
+        await send(update, context, _("Please choose with the buttons."))
+        await _reask(update, context, step)
+        return
+    value, problem = validate(section, text, await drafts.answers(context.db, draft.id))
+    if problem is not None:
+        await send(update, context, _problem_text(context, problem))
+        await _reask(update, context, step)
+        return
+    assert value is not None
+    await _save(update, context, step, section, value, typed=True)
+
+
+def _problem_text(context: BotContext, problem) -> str:
+    _ = context.gettext
+    messages = {
+        "empty": _("The answer is empty. Please write your answer as text."),
+        "too_short": _(
+            "That is {length} characters; this section needs at least {minimum}. Please add "
+            "a little more.",
+            length=problem.length,
+            minimum=problem.minimum,
+        ),
+        "too_long": _(
+            "That is {length} characters; this section takes at most {maximum}. Please shorten it.",
+            length=problem.length,
+            maximum=problem.maximum,
+        ),
+        "email": _("That does not look like an e-mail address, e.g. name@example.org."),
+        "phone": _("That does not look like a phone number, e.g. +358 40 123 4567."),
+        "month": _("Please give the month as year and month, e.g. 2027-03 or 3/2027."),
+        "month_order": _("The project cannot end before it starts. Please check the months."),
+        "money": _("Please give the amount in euros as a number, e.g. 250000 or 250 000 €."),
+    }
+    return messages[problem.code]
+
+
+async def _reask(update: Update, context: BotContext, step: Step) -> None:
+    await ask_step(update, context, step, new_message=True)
+
+
+async def reprompt(update: Update, context: BotContext, state: Conversation) -> None:
+    step = _step(state)
+    if step is not None:
+        await _reask(update, context, step)
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+
+async def button(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    assert context.user is not None
+    parts = callback_parts(update)
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "new" and len(parts) == 2:
+        await answer_button(update)
+        await new_draft(update, context)
+        return
+    if action == "ck" and len(parts) == 3 and parts[2].isdigit():
+        run = await checklists.get(context.db, int(parts[2]), context.user.id)
+        if run is not None:
+            await answer_button(update)
+            chosen = selected_subthemes(
+                (await checklists.answers(context.db, run.id)).get("subthemes")
+            )
+            await new_draft(update, context, chosen)
+            return
+    draft = (
+        await drafts.get(context.db, int(parts[2]), context.user.id)
+        if len(parts) >= 3 and parts[2].isdigit()
+        else None
+    )
+    if draft is None:
+        await _stale(update, context)
+        return
+    if action in ("r", "go", "doc", "sub", "subok", "re"):
+        await _draft_action(update, context, action, draft)
+        return
+    step = await _current_step(context, parts, draft)
+    if step is None:
+        await _stale(update, context)
+        return
+    await _step_action(update, context, action, parts[4:], step)
+
+
+async def _stale(update: Update, context: BotContext) -> None:
+    await answer_button(update, context.gettext("This button is no longer valid."), True)
+
+
+async def _current_step(context: BotContext, parts: list[str], draft: Draft) -> Step | None:
+    """The step a button refers to, if it is the user's current step in this editable draft."""
+    if len(parts) < 4 or not parts[3].isdigit() or not draft.editable or context.user is None:
+        return None
+    step = _step(await conversations.get(context.db, context.user.id))
+    if step is None or (step.draft, step.index) != (draft.id, int(parts[3])):
+        return None
+    if not 0 <= step.index < len(context.services.content.outline):
+        return None
+    return step
+
+
+async def _step_action(
+    update: Update, context: BotContext, action: str, extra: list[str], step: Step
+) -> None:
+    assert context.user is not None
+    _ = context.gettext
+    content = context.services.content
+    section = content.outline[step.index]
+    answers = await drafts.answers(context.db, step.draft)
+    if action == "o" and section.kind == "choice" and extra:
+        if extra[0] not in {o.id for o in section.options}:
+            await _stale(update, context)
+            return
+        await answer_button(update)
+        await _save(update, context, step, section, extra[0], typed=False)
+    elif action == "t" and section.kind == "subthemes" and extra and extra[0] in content.subthemes:
+        await answer_button(update)
+        selected = list(step.selected)
+        selected.remove(extra[0]) if extra[0] in selected else selected.append(extra[0])
+        step = Step(step.draft, step.index, step.review, tuple(selected))
+        await conversations.set_state(context.db, context.user.id, _state(step))
+        await ask_step(update, context, step, new_message=False)
+    elif action == "c" and section.kind == "subthemes" and step.selected:
+        await answer_button(update)
+        await _save(update, context, step, section, ",".join(step.selected), typed=False)
+    elif action == "k" and answers.get(section.id):
+        await answer_button(update)
+        await _save(update, context, step, section, answers[section.id], typed=False)
+    elif action == "s" and not section.required:
+        await answer_button(update)
+        await _save(update, context, step, section, "", typed=False)
+    elif action == "b" and step.index > 0 and not step.review:
+        await answer_button(update)
+        previous = Step(step.draft, step.index - 1)
+        await conversations.set_state(context.db, context.user.id, _state(previous))
+        await ask_step(update, context, previous, new_message=False)
+    elif action == "x":
+        await answer_button(update)
+        await conversations.set_state(context.db, context.user.id, None)
+        filled, total = progress(content, answers)
+        await start.send_menu(
+            update,
+            context,
+            _(
+                "Saved ({filled}/{total} sections). Continue any time from /mydrafts.",
+                filled=filled,
+                total=total,
+            ),
+        )
+    else:
+        await _stale(update, context)
+
+
+# -- review, download, submit, reopen -----------------------------------------------------------
+
+
+async def send_review(
+    update: Update, context: BotContext, draft: Draft, *, new_message: bool = True
+) -> None:
+    _ = context.gettext
+    content = context.services.content
+    answers = await drafts.answers(context.db, draft.id)
+    filled, total = progress(content, answers)
+    missing = {s.id for s in missing_required(content, answers)}
+    html = render(
+        "outline_review.html",
+        name=draft_name(context, draft, answers),
+        status=_status(context, draft),
+        progress=_("{filled}/{total} sections filled", filled=filled, total=total),
+        sections=[
+            (
+                number,
+                section.text[context.lang].title,
+                display(content, section, answers.get(section.id), context.lang),
+                section.id in missing,
+            )
+            for number, section in enumerate(content.outline, 1)
+        ],
+        missing=[s.text[context.lang].title for s in content.outline if s.id in missing],
+        _=_,
+    )
+    rows: list[list[tuple[str, str]]] = []
+    if draft.editable:
+        edits = [
+            (
+                f"✏️ {n}. {shorten(s.text[context.lang].title, 24)}",
+                callback("ol", "e", draft.id, n - 1),
+            )
+            for n, s in enumerate(content.outline, 1)
+        ]
+        rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
+        rows.append([(_("✅ Submit"), callback("ol", "sub", draft.id))])
+    else:
+        rows.append([(_("🔁 Reopen as a new draft"), callback("ol", "re", draft.id))])
+    rows.append([(_("📄 Download (DOCX)"), callback("ol", "doc", draft.id))])
+    rows.append([(_("📂 My drafts"), callback("dr", "l")), (_("⬅️ Menu"), callback("menu", "main"))])
+    if new_message:
+        await send(update, context, html, rows)
+    else:
+        await show(update, context, html, rows)
+
+
+def _status(context: BotContext, draft: Draft) -> str:
+    _ = context.gettext
+    if draft.submitted_at:
+        return _("Submitted {when}", when=i18n.fmt_timestamp(draft.submitted_at, context.lang))
+    return _("Draft, last edited {when}", when=i18n.fmt_timestamp(draft.updated_at, context.lang))
+
+
+async def _draft_action(update: Update, context: BotContext, action: str, draft: Draft) -> None:
+    _ = context.gettext
+    assert context.user is not None
+    if action == "r":
+        await answer_button(update)
+        await conversations.set_state(context.db, context.user.id, None)
+        await send_review(update, context, draft)
+    elif action == "go" and draft.editable:
+        await answer_button(update)
+        await continue_draft(update, context, draft)
+    elif action == "doc":
+        await answer_button(update)
+        await send_docx(update, context, draft)
+    elif action == "sub" and draft.editable:
+        await answer_button(update)
+        await _confirm_submit(update, context, draft)
+    elif action == "subok" and draft.editable:
+        await answer_button(update)
+        await _submit(update, context, draft)
+    elif action == "re" and not draft.editable:
+        await answer_button(update)
+        async with context.db.transaction() as conn:
+            copy_id = await drafts.reopen(conn, draft)
+        copy = await drafts.get(context.db, copy_id, context.user.id)
+        assert copy is not None
+        await send(
+            update,
+            context,
+            _("A new editable copy is ready. The submitted version stays as it was."),
+        )
+        await send_review(update, context, copy)
+    else:
+        await _stale(update, context)
+
+
+async def edit_section(update: Update, context: BotContext) -> None:
+    """ol:e:<draft>:<index> from the review: jump to a section, then come back to the review."""
+    assert context.user is not None
+    parts = callback_parts(update)
+    valid = len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()
+    draft = await drafts.get(context.db, int(parts[2]), context.user.id) if valid else None
+    index = int(parts[3]) if valid else -1
+    if (
+        draft is None
+        or not draft.editable
+        or not 0 <= index < len(context.services.content.outline)
+    ):
+        await _stale(update, context)
+        return
+    await answer_button(update)
+    step = Step(draft.id, index, review=True)
+    await conversations.set_state(context.db, context.user.id, _state(step))
+    await ask_step(update, context, step, new_message=True)
+
+
+async def send_docx(update: Update, context: BotContext, draft: Draft) -> None:
+    _ = context.gettext
+    content = context.services.content
+    answers = await drafts.answers(context.db, draft.id)
+    name = draft_name(context, draft, answers)
+    labels = Labels(
+        heading=_("Project outline"),
+        theme=_("ESF+ national theme ET 4.1.7 – equality of children, young people and families"),
+        status=_status(context, draft),
+        not_answered=_("(not answered yet)"),
+    )
+    data = outline_docx(content, name, answers, context.lang, labels)
+    chat = update.effective_chat
+    assert chat is not None
+    filename = f"outline-{draft.id}.docx"
+    await context.bot.send_document(
+        chat.id,
+        document=data,
+        filename=filename,
+        caption=_("Your outline: {name}", name=name)[:1000],
+    )
+
+
+async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> None:
+    _ = context.gettext
+    content = context.services.content
+    answers = await drafts.answers(context.db, draft.id)
+    missing = missing_required(content, answers)
+    if missing:
+        first = content.outline.index(missing[0])
+        await send(
+            update,
+            context,
+            render(
+                "outline_missing.html",
+                intro=_("Before you can submit, fill in these required sections:"),
+                titles=[s.text[context.lang].title for s in missing],
+            ),
+            [
+                [(_("✏️ Fill in the first one"), callback("ol", "e", draft.id, first))],
+                [(_("↩️ Back to review"), callback("ol", "r", draft.id))],
+            ],
+        )
+        return
+    await show(
+        update,
+        context,
+        _(
+            "Submit <b>{name}</b> to the theme's coordinators? After submitting, this version "
+            "can no longer be edited; you can reopen it as a new draft.",
+            name=draft_name(context, draft, answers),
+        ),
+        [
+            [(_("✅ Yes, submit"), callback("ol", "subok", draft.id))],
+            [(_("↩️ Back to review"), callback("ol", "r", draft.id))],
+        ],
+    )
+
+
+async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
+    _ = context.gettext
+    content = context.services.content
+    answers = await drafts.answers(context.db, draft.id)
+    if missing_required(content, answers):
+        await _confirm_submit(update, context, draft)
+        return
+    async with context.db.transaction() as conn:
+        submitted = await drafts.submit(conn, draft.id)
+        await conversations.clear(conn, draft.user_id)
+    if not submitted:
+        await _stale(update, context)
+        return
+    name = draft_name(context, draft, answers)
+    await show(
+        update,
+        context,
+        _(
+            "✅ Submitted: <b>{name}</b>. The coordinators have been told. Thank you!",
+            name=name,
+        ),
+        [[(_("📂 My drafts"), callback("dr", "l")), (_("⬅️ Menu"), callback("menu", "main"))]],
+    )
+    await notify_coordinators(context, draft.id, name, answers.get("organisation", ""))
+
+
+async def notify_coordinators(
+    context: BotContext, draft_id: int, name: str, organisation: str
+) -> None:
+    """Tell coordinators about a submission; a failure here never touches the applicant's submit."""
+    recipients = set(context.services.settings.coordinator_ids)
+    recipients |= set(await users.coordinators(context.db))
+    default_language = context.services.settings.default_language
+    for coordinator in sorted(recipients):
+        try:
+            person = await users.get(context.db, coordinator)
+            language = (person.language if person else None) or default_language
+
+            def _(message: str, language: str = language) -> str:
+                return i18n.gettext(language, message)
+
+            text = _(
+                "📥 New outline submitted: <b>{name}</b> ({organisation}), number {number}."
+            ).format(name=escape(name), organisation=escape(organisation), number=draft_id)
+            await context.bot.send_message(coordinator, text)
+        except Exception:
+            log.warning("could not notify coordinator about draft %s", draft_id, exc_info=True)
+
+
+flow = Flow(FLOW, on_text, reprompt)

@@ -1,0 +1,123 @@
+"""Project outline drafts, their answers and the history of every saved value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import Database, utcnow
+
+_COLUMNS = (
+    "id, user_id, name, status, language, created_at, updated_at, submitted_at, reopened_from"
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: int
+    user_id: int
+    name: str | None
+    status: str
+    language: str
+    created_at: str
+    updated_at: str
+    submitted_at: str | None
+    reopened_from: int | None
+
+    @property
+    def editable(self) -> bool:
+        return self.status == "draft"
+
+
+async def create(conn: aiosqlite.Connection, user_id: int, language: str) -> int:
+    now = utcnow()
+    cursor = await conn.execute(
+        "INSERT INTO drafts (user_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        (user_id, language, now, now),
+    )
+    draft_id = cursor.lastrowid
+    await cursor.close()
+    assert draft_id is not None
+    return draft_id
+
+
+async def get(db: Database, draft_id: int, user_id: int) -> Draft | None:
+    """The draft only if it belongs to this user: ids from buttons are never trusted."""
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM drafts WHERE id = ? AND user_id = ?", (draft_id, user_id)
+    )
+    return Draft(*row) if row else None
+
+
+async def of_user(db: Database, user_id: int) -> list[Draft]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM drafts WHERE user_id = ? ORDER BY updated_at DESC, id DESC",
+        (user_id,),
+    )
+    return [Draft(*row) for row in rows]
+
+
+async def answers(db: Database, draft_id: int) -> dict[str, str]:
+    rows = await db.fetchall(
+        "SELECT section_id, value FROM draft_answers WHERE draft_id = ?", (draft_id,)
+    )
+    return {row["section_id"]: row["value"] for row in rows}
+
+
+async def save_answer(
+    conn: aiosqlite.Connection, draft_id: int, section_id: str, value: str
+) -> None:
+    now = utcnow()
+    await conn.execute(
+        "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (draft_id, section_id) DO UPDATE SET value = excluded.value, "
+        "updated_at = excluded.updated_at",
+        (draft_id, section_id, value, now),
+    )
+    await conn.execute(
+        "INSERT INTO draft_history (draft_id, section_id, value, saved_at) VALUES (?, ?, ?, ?)",
+        (draft_id, section_id, value, now),
+    )
+    await conn.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id))
+
+
+async def rename(conn: aiosqlite.Connection, draft_id: int, name: str) -> None:
+    await conn.execute(
+        "UPDATE drafts SET name = ?, updated_at = ? WHERE id = ?", (name, utcnow(), draft_id)
+    )
+
+
+async def delete(conn: aiosqlite.Connection, draft_id: int) -> None:
+    await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+
+
+async def submit(conn: aiosqlite.Connection, draft_id: int) -> bool:
+    now = utcnow()
+    cursor = await conn.execute(
+        "UPDATE drafts SET status = 'submitted', submitted_at = ?, updated_at = ? "
+        "WHERE id = ? AND status = 'draft'",
+        (now, now, draft_id),
+    )
+    changed = cursor.rowcount
+    await cursor.close()
+    return changed == 1
+
+
+async def reopen(conn: aiosqlite.Connection, draft: Draft) -> int:
+    """A new editable copy of a submitted draft; the submitted one stays as it was."""
+    now = utcnow()
+    cursor = await conn.execute(
+        "INSERT INTO drafts (user_id, name, language, created_at, updated_at, reopened_from) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (draft.user_id, draft.name, draft.language, now, now, draft.id),
+    )
+    copy_id = cursor.lastrowid
+    await cursor.close()
+    await conn.execute(
+        "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) "
+        "SELECT ?, section_id, value, ? FROM draft_answers WHERE draft_id = ?",
+        (copy_id, now, draft.id),
+    )
+    assert copy_id is not None
+    return copy_id

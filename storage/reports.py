@@ -1,0 +1,166 @@
+"""Read-only queries for coordinators: outlines to export, statistics, unanswered questions.
+
+Exports page through the drafts by id (keyset pagination), so 10,000 outlines never sit in memory
+at once; every page is one short read under the connection's lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from storage.db import Database
+
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class Filter:
+    status: str = "submitted"  # "submitted" or "all"
+    since: str | None = None  # ISO date, inclusive (on submitted_at, else created_at)
+    until: str | None = None  # ISO date, inclusive
+    subtheme: str | None = None
+
+
+@dataclass(frozen=True)
+class Outline:
+    id: int
+    status: str
+    language: str
+    created_at: str
+    updated_at: str
+    submitted_at: str | None
+    name: str | None
+    answers: dict[str, str]
+
+
+def _where(selection: Filter) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if selection.status == "submitted":
+        clauses.append("d.status = 'submitted'")
+    when = "COALESCE(d.submitted_at, d.created_at)"
+    if selection.since:
+        clauses.append(f"{when} >= ?")
+        params.append(selection.since)
+    if selection.until:
+        clauses.append(f"substr({when}, 1, 10) <= ?")
+        params.append(selection.until)
+    if selection.subtheme:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM draft_answers s WHERE s.draft_id = d.id AND "
+            "s.section_id = 'subthemes' AND ',' || s.value || ',' LIKE ?)"
+        )
+        params.append(f"%,{selection.subtheme},%")
+    return (" AND ".join(clauses) or "1"), params
+
+
+async def outlines(db: Database, selection: Filter) -> AsyncIterator[Outline]:
+    where, params = _where(selection)
+    last = 0
+    while True:
+        rows = await db.fetchall(
+            "SELECT d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name "
+            f"FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
+            [last, *params],
+        )
+        if not rows:
+            return
+        ids = [row["id"] for row in rows]
+        marks = ",".join("?" * len(ids))
+        answers: dict[int, dict[str, str]] = {i: {} for i in ids}
+        for answer in await db.fetchall(
+            f"SELECT draft_id, section_id, value FROM draft_answers WHERE draft_id IN ({marks})",
+            ids,
+        ):
+            answers[answer["draft_id"]][answer["section_id"]] = answer["value"]
+        for row in rows:
+            yield Outline(*row, answers=answers[row["id"]])
+        last = ids[-1]
+
+
+async def count_outlines(db: Database, selection: Filter) -> dict[str, int]:
+    where, params = _where(selection)
+    rows = await db.fetchall(
+        f"SELECT d.status, COUNT(*) FROM drafts d WHERE {where} GROUP BY d.status", params
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def subtheme_counts(db: Database, selection: Filter) -> dict[str, int]:
+    where, params = _where(selection)
+    rows = await db.fetchall(
+        "SELECT s.value FROM drafts d JOIN draft_answers s ON s.draft_id = d.id "
+        f"AND s.section_id = 'subthemes' WHERE {where}",
+        params,
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        for subtheme in filter(None, row[0].split(",")):
+            counts[subtheme] = counts.get(subtheme, 0) + 1
+    return counts
+
+
+async def submissions_per_week(db: Database, selection: Filter) -> list[tuple[str, int]]:
+    """(ISO week like "2027-W09", submissions) in order, for the report's bar chart."""
+    where, params = _where(selection)
+    rows = await db.fetchall(
+        f"SELECT d.submitted_at FROM drafts d WHERE d.submitted_at IS NOT NULL AND {where}",
+        params,
+    )
+    from datetime import datetime
+
+    weeks: dict[str, int] = {}
+    for row in rows:
+        year, week, _ = datetime.fromisoformat(row[0]).isocalendar()
+        key = f"{year}-W{week:02d}"
+        weeks[key] = weeks.get(key, 0) + 1
+    return sorted(weeks.items())
+
+
+# -- statistics ---------------------------------------------------------------------------------
+
+
+async def statistics(db: Database, week_ago: str) -> dict[str, Any]:
+    async def scalar(sql: str, params: tuple[Any, ...] = ()) -> int:
+        row = await db.fetchone(sql, params)
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def pairs(sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await db.fetchall(sql)]
+
+    return {
+        "users_total": await scalar("SELECT COUNT(*) FROM users"),
+        "users_new_week": await scalar(
+            "SELECT COUNT(*) FROM users WHERE first_seen >= ?", (week_ago,)
+        ),
+        "drafts_by_status": await pairs("SELECT status, COUNT(*) FROM drafts GROUP BY status"),
+        "subthemes": await subtheme_counts(db, Filter(status="all")),
+        "checklist_runs": await scalar("SELECT COUNT(*) FROM checklist_runs"),
+        "checklist_finished": await scalar(
+            "SELECT COUNT(*) FROM checklist_runs WHERE finished_at IS NOT NULL"
+        ),
+        "checklist_gaps": await pairs(
+            "SELECT item_id, COUNT(*) AS n FROM checklist_answers "
+            "WHERE answer IN ('no', 'unsure', 'none') GROUP BY item_id ORDER BY n DESC, item_id"
+        ),
+        "faq_outcomes": await pairs(
+            "SELECT language, outcome, COUNT(*) FROM faq_queries GROUP BY language, outcome "
+            "ORDER BY language, outcome"
+        ),
+        "feedback": await pairs(
+            "SELECT entry_id, SUM(value = 1), SUM(value = -1) FROM faq_feedback "
+            "GROUP BY entry_id ORDER BY SUM(value = -1) DESC, entry_id"
+        ),
+    }
+
+
+async def unanswered(db: Database, since: str | None) -> list[tuple[str, str, str]]:
+    """(language, normalized query, why) for queries that got "none" or a 👎."""
+    rows = await db.fetchall(
+        "SELECT language, query, CASE WHEN outcome = 'none' THEN 'none' ELSE 'thumbs-down' END "
+        "FROM faq_queries WHERE (outcome = 'none' OR feedback = -1 OR chosen = '') "
+        "AND created_at >= ? ORDER BY id",
+        (since or "",),
+    )
+    return [tuple(row) for row in rows]

@@ -1,0 +1,236 @@
+"""Coordinator tools: exports in every format, filters, statistics, unanswered questions, reload."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from html.parser import HTMLParser
+from importlib import resources
+
+import openpyxl
+import pytest
+
+from bot import content as content_module
+from tests.test_cli import run_bot
+from tests.test_outline import INDEX, SECTIONS, answer_for, fill
+
+CONTENT = content_module.load_valid()
+INJECTION = '=HYPERLINK("http://evil.example","click")'
+
+
+async def _submit_outline(bot, user, title, subtheme="professionals", submit=True):
+    await user.send("/outline")
+    if "draft in progress" in user.last.text:
+        await user.press("➕ New draft")
+    await user.send(title)
+    await fill(user, "en", start_at=1, stop_before=INDEX["subthemes"], skip=("phone",))
+    await user.press("☐ " + CONTENT.subthemes[subtheme].short["en"])
+    await user.press("Continue ➡️")
+    await fill(user, "en", start_at=INDEX["subthemes"] + 1, skip=("phone",))
+    if submit:
+        await user.press("✅ Submit")
+        await user.press("✅ Yes, submit")
+
+
+@pytest.fixture
+async def outlines(bot):
+    """Two submitted outlines (one hostile) and one unsubmitted draft from three users."""
+    await _submit_outline(bot, bot.user(user_id=501, language_code="en"), "Plain project")
+    await _submit_outline(
+        bot, bot.user(user_id=502, language_code="en"), INJECTION + " <script>x</script>", "leisure"
+    )
+    await _submit_outline(bot, bot.user(user_id=503, language_code="en"), "Not yet", submit=False)
+    return bot
+
+
+def _export(settings, *args):
+    return run_bot("export", *args, env={"BOT_DATABASE": str(settings.database)})
+
+
+async def test_csv_export_opens_in_excel_and_neutralizes_formulas(outlines, settings, tmp_path):
+    result = _export(settings, "--format", "csv", "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    raw = result.stdout.encode("utf-8")
+    assert raw.startswith("\ufeff".encode())  # BOM: Excel reads UTF-8
+    rows = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff")), delimiter=";"))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["Number", "Status", "Language"]
+    assert SECTIONS[INDEX["need"]].text["en"].title in header
+    assert len(body) == 2  # submitted only, by default
+    titles = {row[header.index("Working title")] for row in body}
+    assert "'" + INJECTION + " <script>x</script>" in titles
+    assert all(row[header.index("Status")] == "submitted" for row in body)
+    need = answer_for(SECTIONS[INDEX["need"]])
+    assert all(row[header.index(SECTIONS[INDEX["need"]].text["en"].title)] == need for row in body)
+
+    everything = _export(settings, "--format", "csv", "--status", "all")
+    assert len(list(csv.reader(io.StringIO(everything.stdout), delimiter=";"))) == 4
+
+
+async def test_xlsx_export_has_a_frozen_header_and_neutralized_cells(outlines, settings, tmp_path):
+    target = tmp_path / "out.xlsx"
+    result = _export(settings, "--format", "xlsx", "--lang", "fi", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    sheet = openpyxl.load_workbook(target).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Numero" and SECTIONS[0].text["fi"].title in rows[0]
+    assert sheet.freeze_panes == "B2"
+    assert len(rows) == 3
+    assert any(str(cell).startswith("'=HYPERLINK") for row in rows for cell in row if cell)
+    assert not any(str(cell).startswith("=") for row in rows for cell in row if cell)
+
+
+async def test_json_export_uses_stable_keys_and_matches_the_database(outlines, settings, bot):
+    result = _export(settings, "--format", "json", "--status", "all")
+    records = json.loads(result.stdout)
+    assert len(records) == 3
+    by_id = {r["id"]: r for r in records}
+    for row in await bot.db.fetchall("SELECT draft_id, section_id, value FROM draft_answers"):
+        value = by_id[row["draft_id"]]["sections"][row["section_id"]]
+        if row["section_id"] == "subthemes":
+            assert value == row["value"].split(",")
+        else:
+            assert value == (row["value"] or None)
+    assert set(records[0]["sections"]) == {s.id for s in SECTIONS}
+
+
+async def test_filters_by_subtheme_and_dates(outlines, settings):
+    leisure = json.loads(_export(settings, "--format", "json", "--subtheme", "leisure").stdout)
+    assert [r["sections"]["subthemes"] for r in leisure] == [["leisure"]]
+    assert json.loads(_export(settings, "--format", "json", "--since", "2099-01-01").stdout) == []
+    assert (
+        len(json.loads(_export(settings, "--format", "json", "--until", "2099-01-01").stdout)) == 2
+    )
+    assert _export(settings, "--format", "json", "--subtheme", "nope").returncode == 2
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+async def test_html_report_is_grouped_escaped_and_has_a_chart(outlines, settings):
+    result = _export(settings, "--format", "html", "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    parser = _Collector()
+    parser.feed(result.stdout)
+    assert "script" not in parser.tags  # the title's <script> is text, not markup
+    text = "".join(parser.text)
+    assert INJECTION + " <script>x</script>" in text
+    assert "svg" in parser.tags and "rect" in parser.tags
+    assert parser.tags.count("section") == 2
+    leisure_title = CONTENT.subthemes["leisure"].title["en"]
+    assert text.index(leisure_title) < text.index(INJECTION)
+
+
+async def test_export_in_chat_for_a_coordinator(outlines, bot):
+    coordinator = bot.user(user_id=9001, language_code="en")
+    await coordinator.send("/export")
+    await coordinator.press("CSV")
+    await coordinator.press("All, drafts included")
+    [call] = bot.telegram.calls_of("sendDocument")
+    rows = list(
+        csv.reader(
+            io.StringIO(call.params["document"].input_file_content.decode("utf-8-sig")),
+            delimiter=";",
+        )
+    )
+    assert len(rows) == 4
+    assert call.params["caption"] == "3 outlines."
+
+
+async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, caplog):
+    applicant = bot.user(user_id=501, language_code="en")
+    [unknown] = await applicant.send("/nonsense")
+    for command in ("/export", "/stats", "/unanswered", "/reload"):
+        [reply] = await applicant.send(command)
+        assert reply.text == unknown.text.replace("/nonsense", command)
+    await applicant.press_data("ex:g:csv:all", applicant.last)
+    assert bot.telegram.calls_of("sendDocument") == []
+    assert "coordinator command refused" in caplog.text
+
+
+async def test_stats_in_chat_and_on_the_command_line(outlines, bot, settings):
+    asker = bot.user(user_id=600, language_code="fi")
+    await asker.send("mikä on paras pizza")
+    await asker.send("alateemat")
+    coordinator = bot.user(user_id=9001, language_code="en")
+    [reply] = await coordinator.send("/stats")
+    assert "<b>Users</b>: 5" in reply.text
+    assert "submitted: 2" in reply.text and "draft: 1" in reply.text
+    assert "fi · no answer: 1" in reply.text and "fi · answered: 1" in reply.text
+    result = run_bot("stats", "--lang", "en", env={"BOT_DATABASE": str(settings.database)})
+    assert result.returncode == 0
+    assert "Users: 5" in result.stdout and "<b>" not in result.stdout
+
+
+async def test_unanswered_groups_similar_questions_most_frequent_first(bot, settings):
+    asker = bot.user(user_id=600, language_code="en")
+    for question in (
+        "best pizza in town",
+        "best pizza in the town",
+        "weather tomorrow",
+        "pizza best in town",
+    ):
+        await asker.send(question)
+    coordinator = bot.user(user_id=9001, language_code="en")
+    [reply] = await coordinator.send("/unanswered")
+    lines = [line for line in reply.text.splitlines() if line.startswith("• ")]
+    assert lines[0].startswith("• <b>3×</b>") and "pizza" in lines[0]
+    assert "weather tomorrow" in lines[1]
+    result = run_bot("unanswered", "--lang", "en", env={"BOT_DATABASE": str(settings.database)})
+    assert "3× " in result.stdout
+
+
+async def test_reload_with_broken_content_keeps_the_old_content(tmp_path, settings):
+    from tests.conftest import Harness, replace_settings
+
+    folder = tmp_path / "content"
+    shutil.copytree(
+        resources.files("content"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__")
+    )  # type: ignore[arg-type]
+    harness = Harness(replace_settings(settings, content_dir=folder))
+    await harness.start()
+    try:
+        coordinator = harness.user(user_id=9001, language_code="en")
+        entries = (folder / "faq" / "theme.toml").read_text("utf-8")
+        (folder / "faq" / "theme.toml").write_text(
+            entries.replace('id = "theme-overview"', 'id = "BROKEN id"'), "utf-8"
+        )
+        [reply] = await coordinator.send("/reload")
+        assert "kept the old content" in reply.text and "BROKEN id" in reply.text
+        [answer] = await coordinator.send("What is the ET 4.1.7 theme?")
+        assert CONTENT.entries["theme-overview"].text["en"].question in answer.text
+
+        (folder / "faq" / "theme.toml").write_text(
+            entries.replace("What is the ET 4.1.7 theme?", "What is this theme all about?"), "utf-8"
+        )
+        [reply] = await coordinator.send("/reload")
+        assert reply.text.startswith("Content reloaded:")
+        [answer] = await coordinator.send("What is the ET 4.1.7 theme?")
+        assert "What is this theme all about?" in answer.text
+    finally:
+        await harness.stop()
+    assert harness.telegram.violations == []
+
+
+async def test_coordinators_added_on_the_command_line_are_coordinators(bot, settings):
+    env = {"BOT_DATABASE": str(settings.database), "COORDINATOR_IDS": "9001"}
+    result = run_bot("coordinators", "add", "4242", env=env)
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == ["4242\tdatabase", "9001\tCOORDINATOR_IDS"]
+    await bot.restart()  # roles are read per update; a restart is not needed, but must not hurt
+    [reply] = await bot.user(user_id=4242, language_code="en").send("/stats")
+    assert "Statistics" in reply.text
+    run_bot("coordinators", "remove", "4242", env=env)
+    [reply] = await bot.user(user_id=4242, language_code="en").send("/stats")
+    assert reply.text.startswith("I don't know the command /stats")
