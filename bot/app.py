@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -38,10 +39,12 @@ from handlers import (
     faq,
     mydrafts,
     outline,
+    privacy,
     start,
 )
 from handlers.flows import Router, route_text
 from storage import Database
+from storage import privacy as privacy_store
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ def _add_handlers(app: BotApplication) -> None:
     # Before anything else: groups get a pointer to a private chat; the user and language load.
     app.add_handler(TypeHandler(Update, errors.outside_private_chat), group=-20)
     app.add_handler(TypeHandler(Update, common.load_user), group=-10)
+    app.add_handler(TypeHandler(Update, privacy.first_contact), group=-9)
 
     app.add_handlers(
         [
@@ -123,6 +127,10 @@ def _add_handlers(app: BotApplication) -> None:
             CommandHandler("stats", coordinator.stats, filters=private),
             CommandHandler("unanswered", coordinator.unanswered, filters=private),
             CommandHandler("reload", coordinator.reload, filters=private),
+            CommandHandler("privacy", privacy.notice, filters=private),
+            CommandHandler("mydata", privacy.my_data, filters=private),
+            CommandHandler("deletedata", privacy.delete_data, filters=private),
+            CallbackQueryHandler(privacy.delete_button, pattern=r"^pv:"),
             CommandHandler("ask", faq.ask, filters=private),
             CommandHandler("topics", faq.topics, filters=private),
             CallbackQueryHandler(faq.ask, pattern=r"^menu:ask$"),
@@ -150,6 +158,7 @@ def bot_commands(language: str) -> list[BotCommand]:
         BotCommand("ask", _("Ask a question")),
         BotCommand("topics", _("Browse questions by topic")),
         BotCommand("language", _("Change the language")),
+        BotCommand("privacy", _("Privacy notice and your data")),
         BotCommand("help", _("How to use the bot")),
         BotCommand("cancel", _("Stop and return to the menu")),
     ]
@@ -159,6 +168,8 @@ async def start_services(app: BotApplication) -> None:
     """Open the database and publish the localized command menu and descriptions."""
     services: Services = app.bot_data["services"]
     await services.db.open()
+    if services.settings.retention_days:
+        app.bot_data["retention"] = asyncio.create_task(_retention_daily(services))
     if services.settings.token is not None and hasattr(signal, "SIGHUP"):
         # `kill -HUP <pid>` re-reads content/ the way /reload does.
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_on_signal, services)
@@ -198,7 +209,26 @@ def _reload_on_signal(services: Services) -> None:
         log.info("SIGHUP: content reloaded (%d FAQ entries)", len(services.content.entries))
 
 
+async def _retention_daily(services: Services) -> None:
+    """BOT_RETENTION_DAYS: purge inactive users and stale drafts now and then once a day."""
+    days = services.settings.retention_days
+    assert days is not None
+    while True:
+        before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        try:
+            users_gone, drafts_gone = await privacy_store.purge(
+                services.db, before, keep_submitted=services.settings.keep_submitted
+            )
+            log.info("retention: deleted %d users and %d drafts", users_gone, drafts_gone)
+        except Exception:  # a failed purge must not stop the bot; it is tried again tomorrow
+            log.exception("retention purge failed")
+        await asyncio.sleep(24 * 3600)
+
+
 async def stop_services(app: BotApplication) -> None:
+    retention = app.bot_data.pop("retention", None)
+    if retention is not None:
+        retention.cancel()
     await app.bot_data["services"].db.close()
 
 

@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     coordinators = sub.add_parser("coordinators", help="manage coordinators stored in the database")
     coordinators.add_argument("action", choices=["add", "remove", "list"])
     coordinators.add_argument("user_id", nargs="?", type=int, help="Telegram user id")
+    purge = sub.add_parser("purge", help="delete inactive users and stale unsubmitted drafts")
+    purge.add_argument("--inactive-days", type=int, required=True, help="days without activity")
+    purge.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
+    backup = sub.add_parser("backup", help="consistent copy of the database, also while running")
+    backup.add_argument("file", help="where to write the copy (must not exist)")
     return parser
 
 
@@ -129,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tools
 
             return getattr(tools, command.replace("-", "_"))(settings, args)
-        if command in ("export", "stats", "unanswered", "coordinators"):
+        if command in ("export", "stats", "unanswered", "coordinators", "purge", "backup"):
             from bot import tools
 
             return asyncio.run(getattr(tools, command)(settings, args))

@@ -41,6 +41,10 @@ class Settings:
     webhook_port: int = 8443
     webhook_secret: str | None = field(default=None, repr=False)
     content_dir: Path | None = None
+    controller_name: str = ""
+    controller_contact: str = ""
+    keep_submitted: bool = False
+    retention_days: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -106,6 +110,15 @@ class Settings:
                 "BOT_WEBHOOK_SECRET may contain only A-Z, a-z, 0-9, _ and - (1-256 characters)"
             )
 
+        keep_text = (get("BOT_KEEP_SUBMITTED") or "false").lower()
+        if keep_text not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError("BOT_KEEP_SUBMITTED must be true or false")
+        retention_text = get("BOT_RETENTION_DAYS")
+        if retention_text is not None and not (
+            retention_text.isdigit() and 1 <= int(retention_text) <= 36500
+        ):
+            raise ConfigError("BOT_RETENTION_DAYS must be a whole number of days (1-36500)")
+
         return cls(
             token=token,
             api_base_url=api_base_url,
@@ -118,4 +131,8 @@ class Settings:
             webhook_port=int(port_text),
             webhook_secret=webhook_secret,
             content_dir=Path(content_dir) if (content_dir := get("BOT_CONTENT_DIR")) else None,
+            controller_name=get("BOT_CONTROLLER_NAME") or "",
+            controller_contact=get("BOT_CONTROLLER_CONTACT") or "",
+            keep_submitted=keep_text in ("true", "1", "yes"),
+            retention_days=int(retention_text) if retention_text else None,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
@@ -204,4 +205,45 @@ async def coordinators(settings: Settings, args: argparse.Namespace) -> int:
     for user_id in sorted(set(stored) | settings.coordinator_ids):
         origin = "COORDINATOR_IDS" if user_id in settings.coordinator_ids else "database"
         print(f"{user_id}\t{origin}")
+    return 0
+
+
+async def purge(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from storage import privacy
+
+    if args.inactive_days < 1:
+        print("--inactive-days must be at least 1", file=sys.stderr)
+        return 2
+    before = (datetime.now(UTC) - timedelta(days=args.inactive_days)).isoformat(timespec="seconds")
+    async with _database(settings) as db:
+        users, drafts = await privacy.inactive(db, before)
+        if not args.yes:
+            print(
+                f"dry run: would delete {len(users)} users inactive since {before[:10]} and "
+                f"{len(drafts)} unsubmitted drafts not edited since then; add --yes to delete"
+            )
+            return 0
+        deleted_users, deleted_drafts = await privacy.purge(
+            db, before, keep_submitted=settings.keep_submitted
+        )
+    print(f"deleted {deleted_users} users and {deleted_drafts} unsubmitted drafts")
+    return 0
+
+
+async def backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from storage.db import backup_to
+
+    target = Path(args.file)
+    if await asyncio.to_thread(target.exists):
+        print(f"{target} exists; give a new file name", file=sys.stderr)
+        return 2
+    if await asyncio.to_thread(lambda: target.resolve() == settings.database.resolve()):
+        print("the backup must not be the database itself", file=sys.stderr)
+        return 2
+    pages = await backup_to(settings.database, target)
+    print(f"backup written to {target} ({pages} pages)")
     return 0

@@ -167,8 +167,10 @@ async def button(update: Update, context: BotContext) -> None:
         await faq_log.set_chosen(context.db, *query, None)
         await send_none(update, context)
     elif action == "f" and len(args) in (2, 4) and args[0] in content.entries and args[1] in "ud":
+        assert context.user is not None
         await faq_log.add_feedback(
             context.db,
+            user_id=context.user.id,
             entry_id=args[0],
             language=context.lang,
             value=1 if args[1] == "u" else -1,

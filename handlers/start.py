@@ -8,6 +8,7 @@ from telegram import Update
 from bot import i18n
 from bot.config import LANGUAGES
 from bot.context import BotContext
+from handlers import privacy
 from handlers.common import answer_button, callback, callback_parts, show
 from storage import conversations, users
 
@@ -42,6 +43,9 @@ async def start(update: Update, context: BotContext) -> None:
     )
     if context.user is not None and context.user.language is None:
         greeting += "\n\n" + _("You can change the language with /language.")
+    if context.user is not None and context.user.privacy_seen_at is None:
+        await users.mark_privacy_seen(context.db, context.user.id)
+        greeting += "\n\n" + privacy.short_notice(context)
     await send_menu(update, context, greeting)
 
 

@@ -136,3 +136,15 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+async def backup_to(source: Path, target: Path) -> int:
+    """Copy a live database with SQLite's online backup API: a consistent snapshot even while
+    the bot writes. Returns the number of pages copied."""
+    if not await asyncio.to_thread(source.exists):
+        raise DatabaseError(f"no database at {source}")
+    async with aiosqlite.connect(source) as conn, aiosqlite.connect(target) as copy:
+        await conn.backup(copy)
+        async with copy.execute("PRAGMA page_count") as cursor:
+            row = await cursor.fetchone()
+    return int(row[0]) if row else 0

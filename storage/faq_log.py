@@ -32,22 +32,26 @@ async def record(
 
 
 async def add_feedback(
-    db: Database, *, entry_id: str, language: str, value: int, query: tuple[int, str] | None
+    db: Database,
+    *,
+    user_id: int,
+    entry_id: str,
+    language: str,
+    value: int,
+    query: tuple[int, str] | None,
 ) -> None:
-    """Store 👍 (1) or 👎 (-1) for an entry; the query gets it too when id and token match."""
+    """Store 👍 (1) or 👎 (-1) for an entry; the anonymous query gets a copy of the vote when its
+    id and token match."""
     async with db.transaction() as conn:
-        query_id = None
         if query is not None:
-            cursor = await conn.execute(
+            await conn.execute(
                 "UPDATE faq_queries SET feedback = ? WHERE id = ? AND token = ?",
                 (value, query[0], query[1]),
             )
-            query_id = query[0] if cursor.rowcount == 1 else None
-            await cursor.close()
         await conn.execute(
-            "INSERT INTO faq_feedback (created_at, entry_id, language, value, query_id) "
+            "INSERT INTO faq_feedback (user_id, created_at, entry_id, language, value) "
             "VALUES (?, ?, ?, ?, ?)",
-            (utcnow(), entry_id, language, value, query_id),
+            (user_id, utcnow(), entry_id, language, value),
         )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from storage.db import Database, utcnow
 
-_COLUMNS = "id, language, telegram_language, first_seen, last_seen, role"
+_COLUMNS = "id, language, telegram_language, first_seen, last_seen, role, privacy_seen_at"
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class User:
     first_seen: str
     last_seen: str
     role: str
+    privacy_seen_at: str | None = None
     is_new: bool = False
 
 
@@ -45,6 +46,7 @@ async def touch(db: Database, user_id: int, telegram_language: str | None) -> Us
         row["first_seen"],
         now,
         row["role"],
+        row["privacy_seen_at"],
     )
 
 
@@ -71,3 +73,7 @@ async def set_role(db: Database, user_id: int, role: str) -> None:
         "ON CONFLICT (id) DO UPDATE SET role = excluded.role",
         (user_id, now, now, role),
     )
+
+
+async def mark_privacy_seen(db: Database, user_id: int) -> None:
+    await db.execute("UPDATE users SET privacy_seen_at = ? WHERE id = ?", (utcnow(), user_id))

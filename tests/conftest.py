@@ -39,7 +39,12 @@ class Harness:
         await self.stop()
         await self.start()
 
-    def user(self, user_id: int = 1001, language_code: str | None = "fi", **kw) -> TelegramUser:
+    async def user(
+        self, user_id: int = 1001, language_code: str | None = "fi", *, start: bool = True, **kw
+    ) -> TelegramUser:
+        """A person in the chat. As in Telegram, they begin by pressing START (/start) unless
+        `start=False` (to test the very first contact, or people in groups)."""
+
         async def to_current_app(update: dict) -> None:
             assert self.app is not None
             await deliver(self.app, update)
@@ -48,6 +53,8 @@ class Harness:
             self.telegram, to_current_app, user_id=user_id, language_code=language_code, **kw
         )
         self._users.append(user)
+        if start:
+            await user.send("/start")
         return user
 
     @property

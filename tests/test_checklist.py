@@ -48,7 +48,7 @@ def _subtheme_label(language, subtheme_id, ticked=False):
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 async def test_all_yes_run_in_every_language_ends_in_a_summary_without_gaps(bot, language):
-    user = bot.user(language_code=language)
+    user = await bot.user(language_code=language)
     await user.send("/checklist")
     await _walk(
         user,
@@ -71,7 +71,7 @@ async def test_all_yes_run_in_every_language_ends_in_a_summary_without_gaps(bot,
 
 
 async def test_mixed_answers_list_each_gap_with_its_advice(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/start checklist")
     gaps = {ITEMS[2].id, ITEMS[5].id}
     await _walk(
@@ -92,7 +92,7 @@ async def test_mixed_answers_list_each_gap_with_its_advice(bot):
 
 
 async def test_back_changes_an_earlier_answer(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     await user.press("Yes")  # item 1
     await user.press("⬅️ Back")
@@ -104,7 +104,7 @@ async def test_back_changes_an_earlier_answer(bot):
 
 
 async def test_restart_in_the_middle_resumes_at_the_same_question(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     await user.send("/checklist")
     await user.press("Kyllä")
     await user.press(_subtheme_label("fi", "identify"))
@@ -127,7 +127,7 @@ async def test_restart_in_the_middle_resumes_at_the_same_question(bot):
 
 
 async def test_menu_offers_to_continue_an_unfinished_run(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     await user.press("Yes")
     await user.press("✖️ Stop")
@@ -145,7 +145,7 @@ async def test_menu_offers_to_continue_an_unfinished_run(bot):
 
 
 async def test_a_typed_question_is_answered_and_the_checklist_question_repeated(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     replies = await user.send("What are the sub-themes?")
     assert "<b>" in replies[0].text and "sub-themes" in replies[0].text.lower()
@@ -156,7 +156,7 @@ async def test_a_typed_question_is_answered_and_the_checklist_question_repeated(
 
 
 async def test_tell_me_more_shows_the_faq_entry(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     replies = await user.press("ℹ️ Tell me more")
     entry = CONTENT.entries[ITEMS[0].faq]
@@ -165,7 +165,7 @@ async def test_tell_me_more_shows_the_faq_entry(bot):
 
 
 async def test_stale_and_forged_buttons_of_runs_change_nothing(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     first = user.last_with_buttons()
     yes_on_first = dict(first.buttons)["Yes"]
@@ -174,7 +174,7 @@ async def test_stale_and_forged_buttons_of_runs_change_nothing(bot):
     assert "no longer valid" in bot.telegram.calls_of("answerCallbackQuery")[-1].params["text"]
     assert len(await _answers(bot, user.user_id)) == 1
 
-    stranger = bot.user(user_id=4242, language_code="en")
+    stranger = await bot.user(user_id=4242, language_code="en")
     await stranger.send("/start")
     run_id = (await bot.db.fetchone("SELECT id FROM checklist_runs"))[0]
     await stranger.press_data(f"ck:a:{run_id}:1:n", stranger.last)
@@ -184,7 +184,7 @@ async def test_stale_and_forged_buttons_of_runs_change_nothing(bot):
 
 
 async def test_buttons_of_a_finished_run_do_nothing_harmful(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     first = user.last_with_buttons()
     old_buttons = dict(first.buttons)

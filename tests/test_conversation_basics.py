@@ -16,9 +16,10 @@ MENU = {"fi": "Mitä haluat tehdä?", "sv": "Vad vill du göra?", "en": "What wo
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 async def test_start_greets_in_the_users_language_with_the_main_menu(bot, language):
-    user = bot.user(language_code=language)
-    [reply] = await user.send("/start")
+    user = await bot.user(language_code=language, start=False)
+    [reply] = await user.send("/start")  # the first contact: greeting, privacy notice, menu
     assert reply.text.startswith(GREETING[language])
+    assert "🔒" in reply.text and "/privacy" in reply.text
     assert MENU[language] in reply.text
     assert len(reply.buttons) >= 4
     assert all(data.startswith("menu:") for _, data in reply.buttons)
@@ -33,12 +34,12 @@ async def test_start_greets_in_the_users_language_with_the_main_menu(bot, langua
 async def test_telegram_language_is_negotiated_with_finnish_as_default(
     bot, telegram_code, expected
 ):
-    [reply] = await bot.user(language_code=telegram_code).send("/start")
+    [reply] = await (await bot.user(language_code=telegram_code, start=False)).send("/start")
     assert reply.text.startswith(GREETING[expected])
 
 
 async def test_chosen_language_is_stored_and_survives_a_restart(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     await user.send("/language")
     assert "Valitse kieli" in user.last.text
     [reply] = await user.press("Svenska")
@@ -52,7 +53,7 @@ async def test_chosen_language_is_stored_and_survives_a_restart(bot):
 
 
 async def test_settings_is_an_alias_of_language_and_the_menu_reaches_it_too(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [reply] = await user.send("/settings")
     assert reply.text == "Choose your language:"
     await user.send("/menu")
@@ -61,14 +62,14 @@ async def test_settings_is_an_alias_of_language_and_the_menu_reaches_it_too(bot)
 
 
 async def test_help_lists_the_commands(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [reply] = await user.send("/help")
     for command in ("/menu", "/language", "/cancel", "/help"):
         assert command in reply.text
 
 
 async def test_cancel_always_returns_to_the_menu_and_clears_the_flow(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/start")
     await conversations.set_state(bot.db, user.user_id, Conversation("checklist", "3"))
     [reply] = await user.send("/cancel")
@@ -80,7 +81,7 @@ async def test_cancel_always_returns_to_the_menu_and_clears_the_flow(bot):
 
 
 async def test_unknown_command_gets_a_localized_reply_and_changes_nothing(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     await user.send("/start")
     [reply] = await user.send("/<b>nonsense</b>")
     assert reply.text.startswith("En tunne komentoa /&lt;b&gt;nonsense&lt;/b&gt;")
@@ -89,7 +90,7 @@ async def test_unknown_command_gets_a_localized_reply_and_changes_nothing(bot):
 
 @pytest.mark.parametrize("content", ["sticker", "photo", "voice"])
 async def test_stickers_photos_and_voice_get_a_clear_reply(bot, content):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/start")
     replies = await getattr(user, f"send_{content}")()
     assert replies[0].text.startswith("I can only read text messages and button presses.")
@@ -97,7 +98,7 @@ async def test_stickers_photos_and_voice_get_a_clear_reply(bot, content):
 
 @pytest.mark.parametrize("data", ["zz:1", "menu:nope", "lang:xx", "lang", "x" * 64])
 async def test_stale_or_forged_buttons_are_refused_politely(bot, data):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [menu] = await user.send("/start")
     sent_before = len(user.messages())
     await user.press_data(data, menu)
@@ -108,7 +109,7 @@ async def test_stale_or_forged_buttons_are_refused_politely(bot, data):
 
 
 async def test_a_button_from_an_old_message_still_works_when_it_is_harmless(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [old_menu] = await user.send("/start")
     await user.send("/help")
     await user.press("ℹ️ Help", old_menu)
@@ -116,7 +117,9 @@ async def test_a_button_from_an_old_message_still_works_when_it_is_harmless(bot)
 
 
 async def test_in_a_group_the_bot_only_points_to_a_private_chat(bot):
-    member = bot.user(user_id=2002, language_code="en", chat_id=-100123, chat_type="group")
+    member = await bot.user(
+        user_id=2002, language_code="en", chat_id=-100123, chat_type="group", start=False
+    )
     [reply] = await member.send("/start")
     assert "private chat" in reply.text
     assert "https://t.me/et417_assistant_bot?start=group" in reply.text
@@ -126,13 +129,13 @@ async def test_in_a_group_the_bot_only_points_to_a_private_chat(bot):
 
 
 async def test_user_supplied_names_are_escaped(bot):
-    user = bot.user(language_code="en", first_name="<script>&amp;")
+    user = await bot.user(language_code="en", first_name="<script>&amp;", start=False)
     [reply] = await user.send("/start")
     assert reply.text.startswith("Hello &lt;script&gt;&amp;amp;!")
 
 
 async def test_errors_are_logged_with_the_update_id_and_the_user_is_told(bot, caplog):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     failures = iter([ApiError(500, "Internal Server Error")])
     bot.telegram.fault = lambda method: next(failures, None) if method == "sendMessage" else None
     with caplog.at_level(logging.ERROR):

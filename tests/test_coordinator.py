@@ -37,11 +37,16 @@ async def _submit_outline(bot, user, title, subtheme="professionals", submit=Tru
 @pytest.fixture
 async def outlines(bot):
     """Two submitted outlines (one hostile) and one unsubmitted draft from three users."""
-    await _submit_outline(bot, bot.user(user_id=501, language_code="en"), "Plain project")
+    await _submit_outline(bot, await bot.user(user_id=501, language_code="en"), "Plain project")
     await _submit_outline(
-        bot, bot.user(user_id=502, language_code="en"), INJECTION + " <script>x</script>", "leisure"
+        bot,
+        await bot.user(user_id=502, language_code="en"),
+        INJECTION + " <script>x</script>",
+        "leisure",
     )
-    await _submit_outline(bot, bot.user(user_id=503, language_code="en"), "Not yet", submit=False)
+    await _submit_outline(
+        bot, await bot.user(user_id=503, language_code="en"), "Not yet", submit=False
+    )
     return bot
 
 
@@ -133,7 +138,7 @@ async def test_html_report_is_grouped_escaped_and_has_a_chart(outlines, settings
 
 
 async def test_export_in_chat_for_a_coordinator(outlines, bot):
-    coordinator = bot.user(user_id=9001, language_code="en")
+    coordinator = await bot.user(user_id=9001, language_code="en")
     await coordinator.send("/export")
     await coordinator.press("CSV")
     await coordinator.press("All, drafts included")
@@ -149,7 +154,7 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
 
 
 async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, caplog):
-    applicant = bot.user(user_id=501, language_code="en")
+    applicant = await bot.user(user_id=501, language_code="en")
     [unknown] = await applicant.send("/nonsense")
     for command in ("/export", "/stats", "/unanswered", "/reload"):
         [reply] = await applicant.send(command)
@@ -160,10 +165,10 @@ async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, cap
 
 
 async def test_stats_in_chat_and_on_the_command_line(outlines, bot, settings):
-    asker = bot.user(user_id=600, language_code="fi")
+    asker = await bot.user(user_id=600, language_code="fi")
     await asker.send("mikä on paras pizza")
     await asker.send("alateemat")
-    coordinator = bot.user(user_id=9001, language_code="en")
+    coordinator = await bot.user(user_id=9001, language_code="en")
     [reply] = await coordinator.send("/stats")
     assert "<b>Users</b>: 5" in reply.text
     assert "submitted: 2" in reply.text and "draft: 1" in reply.text
@@ -174,7 +179,7 @@ async def test_stats_in_chat_and_on_the_command_line(outlines, bot, settings):
 
 
 async def test_unanswered_groups_similar_questions_most_frequent_first(bot, settings):
-    asker = bot.user(user_id=600, language_code="en")
+    asker = await bot.user(user_id=600, language_code="en")
     for question in (
         "best pizza in town",
         "best pizza in the town",
@@ -182,7 +187,7 @@ async def test_unanswered_groups_similar_questions_most_frequent_first(bot, sett
         "pizza best in town",
     ):
         await asker.send(question)
-    coordinator = bot.user(user_id=9001, language_code="en")
+    coordinator = await bot.user(user_id=9001, language_code="en")
     [reply] = await coordinator.send("/unanswered")
     lines = [line for line in reply.text.splitlines() if line.startswith("• ")]
     assert lines[0].startswith("• <b>3×</b>") and "pizza" in lines[0]
@@ -201,7 +206,7 @@ async def test_reload_with_broken_content_keeps_the_old_content(tmp_path, settin
     harness = Harness(replace_settings(settings, content_dir=folder))
     await harness.start()
     try:
-        coordinator = harness.user(user_id=9001, language_code="en")
+        coordinator = await harness.user(user_id=9001, language_code="en")
         entries = (folder / "faq" / "theme.toml").read_text("utf-8")
         (folder / "faq" / "theme.toml").write_text(
             entries.replace('id = "theme-overview"', 'id = "BROKEN id"'), "utf-8"
@@ -229,8 +234,8 @@ async def test_coordinators_added_on_the_command_line_are_coordinators(bot, sett
     assert result.returncode == 0
     assert result.stdout.splitlines() == ["4242\tdatabase", "9001\tCOORDINATOR_IDS"]
     await bot.restart()  # roles are read per update; a restart is not needed, but must not hurt
-    [reply] = await bot.user(user_id=4242, language_code="en").send("/stats")
+    [reply] = await (await bot.user(user_id=4242, language_code="en")).send("/stats")
     assert "Statistics" in reply.text
     run_bot("coordinators", "remove", "4242", env=env)
-    [reply] = await bot.user(user_id=4242, language_code="en").send("/stats")
+    [reply] = await (await bot.user(user_id=4242, language_code="en")).send("/stats")
     assert reply.text.startswith("I don't know the command /stats")

@@ -88,7 +88,7 @@ def test_out_of_scope_questions_are_not_answered(language, query):
 
 
 async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [reply] = await user.send("What are the sub-themes?")
     entry = CONTENT.entries["subthemes-all"]
     assert reply.text.startswith(f"<b>{entry.text['en'].question}</b>")
@@ -107,22 +107,23 @@ async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bo
     assert answer["text"] == "Thank you for the feedback!"
     assert "👍" not in [label for label, _ in reply.buttons]  # one vote per answer
     [feedback] = await bot.db.fetchall("SELECT * FROM faq_feedback")
-    assert (feedback["entry_id"], feedback["value"], feedback["query_id"]) == (
+    assert (feedback["entry_id"], feedback["value"], feedback["user_id"]) == (
         "subthemes-all",
         1,
-        row["id"],
+        user.user_id,
     )
+    assert "query_id" not in dict(feedback)  # the user's vote does not lead to their query
     assert (await _log(bot))[0]["feedback"] == 1
 
 
 async def test_typos_and_missing_umlauts_still_find_the_answer(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     [reply] = await user.send("mitka ovat alateemat")
     assert CONTENT.entries["subthemes-all"].text["fi"].question in reply.text
 
 
 async def test_an_unknown_question_gets_an_honest_answer_with_contacts(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     [reply] = await user.send("Mikä on paras pizzaresepti?")
     assert "enkä arvaa" in reply.text
     assert "elina.palola@stm.fi" in reply.text
@@ -132,7 +133,7 @@ async def test_an_unknown_question_gets_an_honest_answer_with_contacts(bot):
 
 
 async def test_a_question_in_another_language_is_answered_in_the_users_language(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     [reply] = await user.send("What are the sub-themes of the theme?")
     assert CONTENT.entries["subthemes-all"].text["fi"].question in reply.text
     [row] = await _log(bot)
@@ -140,7 +141,7 @@ async def test_a_question_in_another_language_is_answered_in_the_users_language(
 
 
 async def test_did_you_mean_offers_choices_and_none_of_these(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     query = next(
         q
         for q in ("funding", "support", "theme", "children", "project")
@@ -163,7 +164,7 @@ async def test_did_you_mean_offers_choices_and_none_of_these(bot):
 
 
 async def test_topic_browser_leads_to_answers(bot):
-    user = bot.user(language_code="sv")
+    user = await bot.user(language_code="sv")
     [menu] = await user.send("/topics")
     first_topic = CONTENT.sorted_topics()[0]
     [listing] = await user.press(first_topic.title["sv"])
@@ -175,7 +176,7 @@ async def test_topic_browser_leads_to_answers(bot):
 
 
 async def test_ask_from_the_menu_and_the_command(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/start")
     [reply] = await user.press("❓ Ask a question")
     assert reply.text.startswith("Type your question")
@@ -184,9 +185,9 @@ async def test_ask_from_the_menu_and_the_command(bot):
 
 
 async def test_deep_link_opens_an_answer(bot):
-    [reply] = await bot.user(language_code="en").send("/start faq_subthemes-all")
+    [reply] = await (await bot.user(language_code="en")).send("/start faq_subthemes-all")
     assert CONTENT.entries["subthemes-all"].text["en"].question in reply.text
-    [reply] = await bot.user(user_id=7, language_code="en").send("/start faq_nope")
+    [reply] = await (await bot.user(user_id=7, language_code="en")).send("/start faq_nope")
     assert reply.text.startswith("Hello")
 
 
@@ -201,7 +202,7 @@ async def test_deep_link_opens_an_answer(bot):
     ],
 )
 async def test_forged_faq_buttons_change_nothing(bot, data):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [message] = await user.send("/start")
     await user.press_data(data, message)
     assert "no longer valid" in bot.telegram.calls_of("answerCallbackQuery")[-1].params["text"]
@@ -209,7 +210,7 @@ async def test_forged_faq_buttons_change_nothing(bot, data):
 
 
 async def test_an_overlong_message_is_not_matched(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     [reply] = await user.send("money " * 200)
     assert "one question at a time" in reply.text
     assert await _log(bot) == []

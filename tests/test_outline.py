@@ -66,7 +66,7 @@ async def fill(user, language, *, start_at=0, stop_before=None, skip=(), marker=
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 async def test_a_whole_outline_in_every_language_ends_in_a_review(bot, language):
-    user = bot.user(language_code=language)
+    user = await bot.user(language_code=language)
     await user.send("/outline")
     await fill(user, language, skip=("phone",))
     [draft_id] = await _draft_ids(bot, user.user_id)
@@ -94,7 +94,7 @@ async def test_a_whole_outline_in_every_language_ends_in_a_review(bot, language)
 
 
 async def test_back_and_skip_and_save_and_exit_then_continue_later(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=2)
     await user.press("⬅️ Back")
@@ -112,7 +112,7 @@ async def test_back_and_skip_and_save_and_exit_then_continue_later(bot):
 
 
 async def test_restart_at_several_steps_loses_nothing(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     for stop in (1, 4, INDEX["subthemes"], INDEX["need"] + 1):
         start_at = len(await _answers(bot, (await _draft_ids(bot, user.user_id))[0]))
@@ -140,7 +140,7 @@ async def test_restart_at_several_steps_loses_nothing(bot):
 async def test_bad_text_gets_a_reply_naming_the_rule_and_the_step_again(
     bot, section_id, typed, reply_part
 ):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=INDEX[section_id], skip=("phone",))
     before = await _answers(bot, (await _draft_ids(bot, user.user_id))[0])
@@ -151,7 +151,7 @@ async def test_bad_text_gets_a_reply_naming_the_rule_and_the_step_again(
 
 
 async def test_end_month_before_start_month_is_refused(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=INDEX["end_month"], skip=("phone",))
     [reply, _] = await user.send("1/2027")
@@ -160,7 +160,7 @@ async def test_end_month_before_start_month_is_refused(bot):
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "document"])
 async def test_non_text_at_a_text_step_is_refused_and_the_step_asked_again(bot, kind):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     replies = await getattr(user, f"send_{kind}")()
     assert replies[0].text.startswith("I can only read text messages")
@@ -169,7 +169,7 @@ async def test_non_text_at_a_text_step_is_refused_and_the_step_asked_again(bot, 
 
 
 async def test_a_question_starting_with_a_question_mark_is_answered_mid_step(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     replies = await user.send("? what are the sub-themes")
     assert CONTENT.entries["subthemes-all"].text["en"].question in replies[0].text
@@ -178,7 +178,7 @@ async def test_a_question_starting_with_a_question_mark_is_answered_mid_step(bot
 
 
 async def test_hostile_and_huge_answers_render_as_valid_html_within_limits(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=INDEX["need"], skip=("phone",))
     nasty = ("<b>*bold*</b> & <script>alert(1)</script> _x_ `y` 😀🇫🇮 " * 60)[:2999] + "&"
@@ -202,7 +202,7 @@ async def test_hostile_and_huge_answers_render_as_valid_html_within_limits(bot):
 
 
 async def test_edit_from_review_returns_to_the_review(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", skip=("phone",))
     title = SECTIONS[INDEX["objectives"]].text["en"].title
@@ -218,7 +218,7 @@ async def test_edit_from_review_returns_to_the_review(bot):
 
 
 async def test_submit_is_refused_while_required_sections_are_missing(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=2)
     await user.press("💾 Save and exit")
@@ -235,7 +235,7 @@ async def test_submit_is_refused_while_required_sections_are_missing(bot):
 
 
 async def test_submit_notifies_coordinators_makes_it_read_only_and_reopen_copies(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", skip=("phone",))
     review = user.last_with_buttons()
@@ -266,7 +266,7 @@ async def test_submit_notifies_coordinators_makes_it_read_only_and_reopen_copies
 async def test_a_failing_coordinator_notification_does_not_fail_the_submit(bot):
     from bot.telegram_standin import ApiError
 
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", skip=("phone",))
     await user.press("✅ Submit")
@@ -284,7 +284,7 @@ async def test_a_failing_coordinator_notification_does_not_fail_the_submit(bot):
 
 
 async def test_download_gives_a_docx_with_every_section(bot):
-    user = bot.user(language_code="fi")
+    user = await bot.user(language_code="fi")
     await user.send("/outline")
     await fill(user, "fi", skip=("phone",))
     await user.press("📄 Lataa (DOCX)")
@@ -298,7 +298,7 @@ async def test_download_gives_a_docx_with_every_section(bot):
 
 
 async def test_several_drafts_rename_and_delete_with_confirmation(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=1)
     await user.send("/outline")
@@ -322,7 +322,7 @@ async def test_several_drafts_rename_and_delete_with_confirmation(bot):
 
 
 async def test_checklist_summary_starts_an_outline_with_its_sub_themes(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/checklist")
     for item in CONTENT.checklist:
         if item.kind == "subthemes":
@@ -341,12 +341,12 @@ async def test_checklist_summary_starts_an_outline_with_its_sub_themes(bot):
      "dr:o:{d}", "dr:n:{d}", "dr:delok:{d}", "ol:o:{d}:2:association", "ol:x:{d}:0"],
 )  # fmt: skip
 async def test_another_users_draft_can_never_be_opened_or_changed(bot, template):
-    owner = bot.user(language_code="en")
+    owner = await bot.user(language_code="en")
     await owner.send("/outline")
     await fill(owner, "en", stop_before=3)
     [draft_id] = await _draft_ids(bot, owner.user_id)
     before = await _answers(bot, draft_id)
-    intruder = bot.user(user_id=6666, language_code="en")
+    intruder = await bot.user(user_id=6666, language_code="en")
     await intruder.send("/start")
     sent_before = len(intruder.messages())
     await intruder.press_data(template.format(d=draft_id), intruder.last)
@@ -362,9 +362,9 @@ def test_review_text_is_readable_as_plain_text():
 
 
 async def test_deep_link_and_alias_start_an_outline(bot):
-    user = bot.user(language_code="en")
+    user = await bot.user(language_code="en")
     await user.send("/start outline")
     assert f"1/{len(SECTIONS)}" in user.last.text
-    other = bot.user(user_id=1002, language_code="en")
+    other = await bot.user(user_id=1002, language_code="en")
     await other.send("/draft")
     assert f"1/{len(SECTIONS)}" in other.last.text

@@ -5,5 +5,6 @@ CREATE TABLE users (
     telegram_language TEXT,                         -- last language_code Telegram reported
     first_seen        TEXT NOT NULL,
     last_seen         TEXT NOT NULL,
-    role              TEXT NOT NULL DEFAULT 'applicant' CHECK (role IN ('applicant', 'coordinator'))
+    role              TEXT NOT NULL DEFAULT 'applicant' CHECK (role IN ('applicant', 'coordinator')),
+    privacy_seen_at   TEXT                          -- when the short privacy notice was shown
 );

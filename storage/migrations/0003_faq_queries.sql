@@ -14,13 +14,16 @@ CREATE TABLE faq_queries (
 );
 CREATE INDEX faq_queries_created ON faq_queries (created_at);
 
--- 👍/👎 on an answer, however the user reached it (question, suggestion, topic browser).
+-- 👍/👎 on an answer, however the user reached it (question, suggestion, topic browser). It
+-- belongs to the user (they can see and delete it) and so is deliberately not linked to the
+-- anonymous query above: the query carries its own copy of the vote instead.
 CREATE TABLE faq_feedback (
     id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at TEXT NOT NULL,
     entry_id   TEXT NOT NULL,
     language   TEXT NOT NULL,
-    value      INTEGER NOT NULL CHECK (value IN (-1, 1)),
-    query_id   INTEGER REFERENCES faq_queries (id) ON DELETE SET NULL
+    value      INTEGER NOT NULL CHECK (value IN (-1, 1))
 );
+CREATE INDEX faq_feedback_user ON faq_feedback (user_id);
 CREATE INDEX faq_feedback_entry ON faq_feedback (entry_id);

@@ -1,7 +1,9 @@
 -- Project outlines. A submitted draft is read-only; reopening makes an editable copy.
+-- user_id is NULL only for a submitted outline kept for the programme after its author deleted
+-- their data (BOT_KEEP_SUBMITTED); its contact details are removed then.
 CREATE TABLE drafts (
     id            INTEGER PRIMARY KEY,
-    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id       INTEGER REFERENCES users (id) ON DELETE CASCADE,
     name          TEXT,                         -- the user's own name for it (rename); else title
     status        TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'submitted')),
     language      TEXT NOT NULL,

@@ -1,0 +1,121 @@
+"""Privacy: the notice at first contact, /privacy, /mydata and /deletedata."""
+
+from __future__ import annotations
+
+import json
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.rendering import render
+from handlers.common import answer_button, callback, callback_parts, send, show
+from storage import privacy, users
+
+
+def _controller(context: BotContext) -> str:
+    settings = context.services.settings
+    parts = [p for p in (settings.controller_name, settings.controller_contact) if p]
+    return ", ".join(parts) or context.gettext("not configured: ask whoever runs this bot")
+
+
+def _retention(context: BotContext) -> str:
+    days = context.services.settings.retention_days
+    if days:
+        return context.gettext(
+            "Unsubmitted drafts and your profile are deleted after {days} days without use.",
+            days=days,
+        )
+    return context.gettext("Your data is kept until you delete it with /deletedata.")
+
+
+def _submitted(context: BotContext) -> str:
+    if context.services.settings.keep_submitted:
+        return context.gettext(
+            "Submitted outlines are kept for the programme even if you delete your data; your "
+            "name, e-mail and phone are then removed from them."
+        )
+    return context.gettext("Submitted outlines are deleted too when you delete your data.")
+
+
+def short_notice(context: BotContext) -> str:
+    return render(
+        "privacy_short.html",
+        retention=_retention(context),
+        controller=_controller(context),
+        _=context.gettext,
+    )
+
+
+async def first_contact(update: Update, context: BotContext) -> None:
+    """Runs before every handler; shows the short notice once, the first time we meet.
+
+    A Telegram user's first message is /start (the START button); its greeting carries the
+    notice itself. Anything else first (a deep link, say) gets the notice as a message of its own.
+    """
+    user = context.user
+    if user is None or user.privacy_seen_at is not None or update.effective_chat is None:
+        return
+    message = update.effective_message
+    if message is not None and (message.text or "").strip() == "/start":
+        return
+    await users.mark_privacy_seen(context.db, user.id)
+    await context.bot.send_message(update.effective_chat.id, short_notice(context))
+
+
+async def notice(update: Update, context: BotContext) -> None:
+    html = render(
+        "privacy_full.html",
+        controller=_controller(context),
+        retention=_retention(context),
+        submitted=_submitted(context),
+        _=context.gettext,
+    )
+    await send(update, context, html)
+
+
+async def my_data(update: Update, context: BotContext) -> None:
+    assert context.user is not None and update.effective_chat is not None
+    data = await privacy.everything_about(context.db, context.user.id)
+    document = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    await context.bot.send_document(
+        update.effective_chat.id,
+        document=document,
+        filename="my-data.json",
+        caption=context.gettext("Everything stored about you, as JSON."),
+    )
+
+
+async def delete_data(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    await show(
+        update,
+        context,
+        _(
+            "Delete everything stored about you: your profile, drafts, checklist answers and "
+            "feedback? This cannot be undone."
+        )
+        + "\n\n"
+        + _submitted(context),
+        [
+            [(_("🗑 Yes, delete my data"), callback("pv", "del"))],
+            [(_("↩️ No, keep it"), callback("pv", "keep"))],
+        ],
+    )
+
+
+async def delete_button(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    action = callback_parts(update)[1:]
+    assert context.user is not None
+    if action == ["del"]:
+        async with context.db.transaction() as conn:
+            await privacy.delete_user(
+                conn, context.user.id, keep_submitted=context.services.settings.keep_submitted
+            )
+        await answer_button(update)
+        await show(update, context, _("Your data was deleted. If you write again, I start afresh."))
+    elif action == ["keep"]:
+        await answer_button(update)
+        await show(update, context, _("Nothing was deleted."))
+    else:
+        await answer_button(update, _("This button is no longer valid."), True)

@@ -1,0 +1,108 @@
+"""A user's own data: everything stored about them, its deletion, and retention."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+
+# Sections that identify a person; removed from a submitted outline that is kept after its
+# author deleted their data.
+CONTACT_SECTIONS = ("contact_name", "email", "phone")
+
+
+async def _rows(db: Database, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    return [dict(row) for row in await db.fetchall(sql, params)]
+
+
+async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
+    """The user's profile, drafts with every saved version, checklist runs, feedback, state."""
+    [profile] = await _rows(db, "SELECT * FROM users WHERE id = ?", (user_id,)) or [{}]
+    drafts = await _rows(db, "SELECT * FROM drafts WHERE user_id = ? ORDER BY id", (user_id,))
+    for draft in drafts:
+        draft["answers"] = await _rows(
+            db,
+            "SELECT section_id, value, updated_at FROM draft_answers WHERE draft_id = ? "
+            "ORDER BY section_id",
+            (draft["id"],),
+        )
+        draft["history"] = await _rows(
+            db,
+            "SELECT section_id, value, saved_at FROM draft_history WHERE draft_id = ? ORDER BY id",
+            (draft["id"],),
+        )
+    runs = await _rows(db, "SELECT * FROM checklist_runs WHERE user_id = ? ORDER BY id", (user_id,))
+    for run in runs:
+        run["answers"] = await _rows(
+            db,
+            "SELECT item_id, answer, answered_at FROM checklist_answers WHERE run_id = ?",
+            (run["id"],),
+        )
+    conversation = await _rows(db, "SELECT * FROM conversations WHERE user_id = ?", (user_id,))
+    for state in conversation:
+        state["data"] = json.loads(state["data"])
+    return {
+        "profile": profile,
+        "drafts": drafts,
+        "checklist_runs": runs,
+        "feedback": await _rows(
+            db,
+            "SELECT entry_id, language, value, created_at FROM faq_feedback WHERE user_id = ? "
+            "ORDER BY id",
+            (user_id,),
+        ),
+        "conversation": conversation[0] if conversation else None,
+    }
+
+
+async def delete_user(conn: aiosqlite.Connection, user_id: int, *, keep_submitted: bool) -> None:
+    """Delete the user and all that is theirs, inside the caller's transaction.
+
+    Everything hangs off users with ON DELETE CASCADE. A submitted outline that the programme
+    keeps is first detached from the user and stripped of contact details and old versions.
+    """
+    if keep_submitted:
+        kept = "SELECT id FROM drafts WHERE user_id = ? AND status = 'submitted'"
+        marks = ",".join("?" * len(CONTACT_SECTIONS))
+        await conn.execute(
+            f"DELETE FROM draft_answers WHERE draft_id IN ({kept}) AND section_id IN ({marks})",
+            (user_id, *CONTACT_SECTIONS),
+        )
+        await conn.execute(f"DELETE FROM draft_history WHERE draft_id IN ({kept})", (user_id,))
+        await conn.execute(
+            "UPDATE drafts SET user_id = NULL, name = NULL, reopened_from = NULL "
+            "WHERE user_id = ? AND status = 'submitted'",
+            (user_id,),
+        )
+    await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+
+async def inactive(db: Database, before: str) -> tuple[list[int], list[int]]:
+    """(users last seen before `before`, unsubmitted drafts last edited before it)."""
+    users = [
+        r[0]
+        for r in await db.fetchall(
+            "SELECT id FROM users WHERE last_seen < ? AND role <> 'coordinator'", (before,)
+        )
+    ]
+    drafts = [
+        r[0]
+        for r in await db.fetchall(
+            "SELECT id FROM drafts WHERE status = 'draft' AND updated_at < ?", (before,)
+        )
+    ]
+    return users, drafts
+
+
+async def purge(db: Database, before: str, *, keep_submitted: bool) -> tuple[int, int]:
+    """Delete inactive users (with their data) and stale unsubmitted drafts, in one transaction."""
+    users, drafts = await inactive(db, before)
+    async with db.transaction() as conn:
+        for draft_id in drafts:
+            await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+        for user_id in users:
+            await delete_user(conn, user_id, keep_submitted=keep_submitted)
+    return len(users), len(drafts)

@@ -1,0 +1,179 @@
+"""Privacy: notice, /mydata, /deletedata, retention purge, backup, and what the logs hold."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+
+import pytest
+
+from tests.conftest import Harness, replace_settings
+from tests.test_cli import run_bot
+from tests.test_coordinator import _submit_outline
+
+USER_TABLES = {
+    "users": "id",
+    "conversations": "user_id",
+    "checklist_runs": "user_id",
+    "drafts": "user_id",
+    "faq_feedback": "user_id",
+}
+
+
+async def _someone_with_everything(bot, user_id, *, submit=True):
+    user = await bot.user(user_id=user_id, language_code="en")
+    await user.send("/checklist")
+    await user.press("Yes")
+    await user.send("/cancel")
+    await user.send("What are the sub-themes?")
+    await user.press("👍")
+    await _submit_outline(bot, user, f"Project of {user_id}", submit=submit)
+    await user.send("/outline")
+    if "draft in progress" in user.last.text:
+        await user.press("➕ New draft")
+    await user.send("Second draft title")
+    return user
+
+
+async def _rows_referring_to(db, user_id):
+    found = {}
+    for table, column in USER_TABLES.items():
+        rows = await db.fetchall(f"SELECT * FROM {table} WHERE {column} = ?", (user_id,))
+        if rows:
+            found[table] = len(rows)
+    return found
+
+
+async def test_the_first_contact_shows_the_notice_with_the_controller(tmp_path, settings):
+    configured = replace_settings(
+        settings, controller_name="Example Ministry", controller_contact="privacy@example.org"
+    )
+    harness = Harness(configured)
+    await harness.start()
+    try:
+        user = await harness.user(language_code="en", start=False)
+        replies = await user.send("/start outline")  # a deep link first: the notice comes first
+        assert replies[0].text.startswith("🔒 <b>Privacy</b>")
+        assert "Example Ministry, privacy@example.org" in replies[0].text
+        later = await user.send("/start")
+        assert "🔒" not in later[0].text  # only once
+        [full] = await user.send("/privacy")
+        assert "Who can see it" in full.text and "Example Ministry" in full.text
+    finally:
+        await harness.stop()
+
+
+async def test_mydata_contains_exactly_the_users_data(bot):
+    await _someone_with_everything(bot, 801)
+    me = await _someone_with_everything(bot, 802, submit=False)
+    await me.send("/mydata")
+    document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
+    data = json.loads(document.input_file_content)
+    assert data["profile"]["id"] == 802
+    assert [d["user_id"] for d in data["drafts"]] == [802, 802]
+    assert {a["section_id"] for a in data["drafts"][0]["answers"]} >= {"title", "email"}
+    assert len(data["drafts"][0]["history"]) >= len(data["drafts"][0]["answers"])
+    assert [r["user_id"] for r in data["checklist_runs"]] == [802]
+    assert data["feedback"][0]["entry_id"] == "subthemes-all"
+    assert "801" not in json.dumps(data)
+    assert "Project of 801" not in json.dumps(data)
+
+
+async def test_deletedata_removes_every_row_and_the_user_starts_afresh(bot):
+    other = await _someone_with_everything(bot, 901)
+    user = await _someone_with_everything(bot, 902)
+    await user.send("/deletedata")
+    await user.press("↩️ No, keep it")
+    assert await _rows_referring_to(bot.db, 902) != {}
+    await user.send("/deletedata")
+    await user.press("🗑 Yes, delete my data")
+    assert "Your data was deleted" in user.last.text
+    assert await _rows_referring_to(bot.db, 902) == {}
+    assert await bot.db.fetchall("SELECT * FROM drafts WHERE user_id IS NULL") == []
+    assert (await _rows_referring_to(bot.db, 901))["drafts"] == 2  # others keep theirs
+    [reply] = await user.send("/start")
+    assert "🔒" in reply.text  # a new user again
+    assert other.user_id == 901
+
+
+async def test_kept_submitted_outlines_lose_their_contact_details(tmp_path, settings):
+    harness = Harness(replace_settings(settings, keep_submitted=True))
+    await harness.start()
+    try:
+        user = await _someone_with_everything(harness, 903)
+        await user.send("/deletedata")
+        assert "kept for the programme" in user.last.text
+        await user.press("🗑 Yes, delete my data")
+        assert await _rows_referring_to(harness.db, 903) == {}
+        [kept] = await harness.db.fetchall("SELECT * FROM drafts")
+        assert (kept["status"], kept["user_id"]) == ("submitted", None)
+        sections = {
+            r[0]
+            for r in await harness.db.fetchall(
+                "SELECT section_id FROM draft_answers WHERE draft_id = ?", (kept["id"],)
+            )
+        }
+        assert "title" in sections and not sections & {"contact_name", "email", "phone"}
+        assert await harness.db.fetchall("SELECT * FROM draft_history") == []
+    finally:
+        await harness.stop()
+
+
+async def test_purge_is_a_dry_run_by_default_and_deletes_with_yes(bot, settings):
+    await _someone_with_everything(bot, 1101)
+    active = await bot.user(user_id=1102, language_code="en")
+    await bot.db.execute("UPDATE users SET last_seen = '2020-01-01T00:00:00+00:00' WHERE id = 1101")
+    await bot.db.execute(
+        "UPDATE drafts SET updated_at = '2020-01-01T00:00:00+00:00' WHERE user_id = 1101"
+    )
+    env = {"BOT_DATABASE": str(settings.database)}
+    before = await bot.db.fetchall("SELECT COUNT(*) FROM drafts")
+    dry = run_bot("purge", "--inactive-days", "30", env=env)
+    assert dry.returncode == 0 and "would delete 1 users" in dry.stdout
+    assert await bot.db.fetchall("SELECT COUNT(*) FROM drafts") == before
+    real = run_bot("purge", "--inactive-days", "30", "--yes", env=env)
+    assert "deleted 1 users and 1 unsubmitted drafts" in real.stdout
+    assert await _rows_referring_to(bot.db, 1101) == {}
+    assert await _rows_referring_to(bot.db, active.user_id) == {"users": 1}
+
+
+async def test_backup_while_the_database_is_written_opens_and_matches(bot, settings, tmp_path):
+    writer = await bot.user(user_id=1201, language_code="en")
+
+    async def keep_writing():
+        for n in range(60):
+            await writer.send(f"question number {n} about funding?")
+
+    target = tmp_path / "backup.sqlite3"
+    writing = asyncio.create_task(keep_writing())
+    result = await asyncio.to_thread(
+        run_bot, "backup", str(target), env={"BOT_DATABASE": str(settings.database)}
+    )
+    await writing
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        copied = copy.execute("SELECT COUNT(*) FROM faq_queries").fetchone()[0]
+        assert copy.execute("SELECT id FROM users").fetchall() == [(1201,)]
+    live = (await bot.db.fetchone("SELECT COUNT(*) FROM faq_queries"))[0]
+    assert 0 <= copied <= live == 60
+    again = run_bot("backup", str(target), env={"BOT_DATABASE": str(settings.database)})
+    assert again.returncode == 2  # never overwrites
+
+
+async def test_logs_at_info_never_hold_message_texts(bot, caplog):
+    secret_text = "my very private project idea 4711"
+    with caplog.at_level(logging.INFO):
+        user = await bot.user(language_code="en")
+        await user.send(secret_text)
+        await user.send("/outline")
+        await user.send(secret_text + " title")
+    assert secret_text not in caplog.text
+
+
+@pytest.mark.parametrize("table", sorted(USER_TABLES))
+def test_every_user_table_is_covered_by_deletion(table):
+    # A new table holding user data must be added to USER_TABLES (and so to these tests).
+    assert table in USER_TABLES
