@@ -30,6 +30,7 @@ from bot import coordination, i18n
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.context import BotContext, Services
+from bot.delivery import PerUserUpdateProcessor, RetryingRateLimiter
 from bot.faq import FaqMatcher
 from handlers import (
     checklist,
@@ -69,6 +70,8 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         )
         .post_init(start_services)
         .post_shutdown(stop_services)
+        .concurrent_updates(PerUserUpdateProcessor(slots=64))
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=30, group_max_rate=20))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

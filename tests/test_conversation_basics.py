@@ -136,7 +136,9 @@ async def test_user_supplied_names_are_escaped(bot):
 
 async def test_errors_are_logged_with_the_update_id_and_the_user_is_told(bot, caplog):
     user = await bot.user(language_code="en")
-    failures = iter([ApiError(500, "Internal Server Error")])
+    bot.telegram.calls.clear()
+    # Three server errors in a row: the retries are used up and the handler fails.
+    failures = iter([ApiError(500, "Internal Server Error")] * 3)
     bot.telegram.fault = lambda method: next(failures, None) if method == "sendMessage" else None
     with caplog.at_level(logging.ERROR):
         [reply] = await user.send("/start")
@@ -155,3 +157,12 @@ async def test_command_menus_and_descriptions_are_published_per_language(bot):
     assert by_language[None] == by_language["fi"]
     assert len(bot.telegram.calls_of("setMyDescription")) == 4
     assert len(bot.telegram.calls_of("setMyShortDescription")) == 4
+
+
+async def test_a_server_error_on_a_send_is_retried_and_the_user_sees_nothing_of_it(bot):
+    user = await bot.user(language_code="en")
+    failures = iter([ApiError(502, "Bad Gateway")])
+    bot.telegram.fault = lambda method: next(failures, None) if method == "sendMessage" else None
+    [reply] = await user.send("/help")
+    assert "<b>How I can help</b>" in reply.text
+    assert len(bot.telegram.calls_of("sendMessage")) >= 2
