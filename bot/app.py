@@ -71,8 +71,13 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         .post_init(start_services)
         .post_shutdown(stop_services)
         .concurrent_updates(PerUserUpdateProcessor(slots=64))
-        .rate_limiter(RetryingRateLimiter(overall_max_rate=30, group_max_rate=20))
     )
+    if settings.max_messages_per_second:
+        builder = builder.rate_limiter(
+            RetryingRateLimiter(
+                overall_max_rate=settings.max_messages_per_second, group_max_rate=20
+            )
+        )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()

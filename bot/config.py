@@ -45,6 +45,7 @@ class Settings:
     controller_contact: str = ""
     keep_submitted: bool = False
     retention_days: int | None = None
+    max_messages_per_second: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -119,6 +120,10 @@ class Settings:
         ):
             raise ConfigError("BOT_RETENTION_DAYS must be a whole number of days (1-36500)")
 
+        rate_text = get("BOT_MAX_MESSAGES_PER_SECOND") or "30"
+        if not rate_text.isdigit() or int(rate_text) > 1000:
+            raise ConfigError("BOT_MAX_MESSAGES_PER_SECOND must be a whole number 0-1000")
+
         return cls(
             token=token,
             api_base_url=api_base_url,
@@ -135,4 +140,5 @@ class Settings:
             controller_contact=get("BOT_CONTROLLER_CONTACT") or "",
             keep_submitted=keep_text in ("true", "1", "yes"),
             retention_days=int(retention_text) if retention_text else None,
+            max_messages_per_second=int(rate_text),
         )

@@ -29,9 +29,9 @@ from bot.config import LANGUAGES
 from bot.content import Content
 
 # Decided from the labelled evaluation set (content/eval/faq_eval.tsv, `python -m bot eval-faq`).
-ANSWER_SCORE = 60.0  # at least this, and
+ANSWER_SCORE = 64.0  # at least this, and
 ANSWER_GAP = 6.0  # this far ahead of the runner-up: answer directly
-SUGGEST_SCORE = 38.0  # at least this: "did you mean" with up to three entries
+SUGGEST_SCORE = 36.0  # at least this: "did you mean" with up to three entries
 KEYWORD_BONUS = 6.0  # per keyword found in the query,
 KEYWORD_BONUS_MAX = 12.0  # at most this in all
 FUZZY_CUTOFF = 82.0  # rapidfuzz ratio for a typo to count as the same stem

@@ -117,7 +117,9 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._pending: list[dict[str, Any]] = []
         self._arrived = asyncio.Condition()
-        self._changed = asyncio.Event()
+        self.events: dict[int, int] = {}  # per chat: messages sent plus edits made
+        self.files: dict[tuple[int, int], bytes] = {}  # documents the bot sent, by message
+        self._watchers: dict[int, asyncio.Event] = {}
 
     # -- what the bot asks ------------------------------------------------------------------
     async def call(self, method: str, params: dict[str, Any]) -> Any:
@@ -176,7 +178,7 @@ class FakeTelegram:
                 "file_size": len(content) if isinstance(content, bytes) else 0,
             },
         )
-        message.document["content"] = content  # type: ignore[index]
+        self.files[(message.chat_id, message.message_id)] = content
         return self._store("send", message)
 
     async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +271,10 @@ class FakeTelegram:
         self.messages[(message.chat_id, message.message_id)] = message
         for listener in self.listeners:
             listener(event, message)
-        self._changed.set()
+        self.events[message.chat_id] = self.events.get(message.chat_id, 0) + 1
+        watcher = self._watchers.get(message.chat_id)
+        if watcher is not None:
+            watcher.set()
         return message.as_telegram()
 
     # -- what the tests and the console look at ----------------------------------------------
@@ -278,10 +283,17 @@ class FakeTelegram:
 
     async def wait_for_messages(self, chat_id: int, count: int, seconds: float = 30) -> None:
         """Wait until the chat has `count` messages from the bot (for a bot in another process)."""
+        await self.wait_for_events(chat_id, lambda: len(self.sent_to(chat_id)) >= count, seconds)
+
+    async def wait_for_events(
+        self, chat_id: int, done: Callable[[], bool], seconds: float = 30
+    ) -> None:
+        """Wait until `done()` holds, re-checking whenever the bot sends to or edits in the chat."""
+        watcher = self._watchers.setdefault(chat_id, asyncio.Event())
         async with asyncio.timeout(seconds):
-            while len(self.sent_to(chat_id)) < count:
-                self._changed.clear()
-                await self._changed.wait()
+            while not done():
+                watcher.clear()
+                await watcher.wait()
 
     def calls_of(self, method: str) -> list[ApiCall]:
         return [call for call in self.calls if call.method == method]
@@ -559,6 +571,8 @@ async def serve_http(
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is shutting down; the bot gets a closed connection, as it should
         finally:
             writer.close()
 

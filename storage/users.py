@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from storage.db import Database, utcnow
 
@@ -21,32 +22,35 @@ class User:
     is_new: bool = False
 
 
+# last_seen is kept to the quarter hour: writing it on every message would cost a committed
+# transaction per update for a figure only retention needs.
+LAST_SEEN_PRECISION = timedelta(minutes=15)
+
+
 async def touch(db: Database, user_id: int, telegram_language: str | None) -> User:
-    """Record that the user is active now and return their row; creates it on first contact."""
+    """The user's row, created on first contact; last_seen and Telegram's language kept fresh."""
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
     now = utcnow()
-    async with db.transaction() as conn:
-        async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
+    if row is None:
+        async with db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO users (id, telegram_language, first_seen, last_seen) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (user_id, telegram_language, now, now),
             )
-            return User(user_id, None, telegram_language, now, now, "applicant", is_new=True)
-        await conn.execute(
-            "UPDATE users SET last_seen = ?, "
-            "telegram_language = COALESCE(?, telegram_language) WHERE id = ?",
-            (now, telegram_language, user_id),
-        )
-    return User(
-        row["id"],
-        row["language"],
-        telegram_language or row["telegram_language"],
-        row["first_seen"],
-        now,
-        row["role"],
-        row["privacy_seen_at"],
+        return User(user_id, None, telegram_language, now, now, "applicant", is_new=True)
+    user = User(*row)
+    stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
+    language_changed = telegram_language is not None and telegram_language != user.telegram_language
+    if stale < LAST_SEEN_PRECISION and not language_changed:
+        return user
+    await db.execute(
+        "UPDATE users SET last_seen = ?, telegram_language = COALESCE(?, telegram_language) "
+        "WHERE id = ?",
+        (now, telegram_language, user_id),
+    )
+    return replace(
+        user, last_seen=now, telegram_language=telegram_language or user.telegram_language
     )
 
 

@@ -246,8 +246,8 @@ async def test_submit_notifies_coordinators_makes_it_read_only_and_reopen_copies
     [draft_id] = await _draft_ids(bot, user.user_id)
     row = await bot.db.fetchone("SELECT status, submitted_at FROM drafts WHERE id = ?", (draft_id,))
     assert row["status"] == "submitted" and row["submitted_at"]
-    [note] = bot.telegram.sent_to(9001)  # COORDINATOR_IDS in the test settings
-    assert "New outline submitted" in note.text and f"number {draft_id}" in note.text
+    [note] = bot.telegram.sent_to(9001)  # COORDINATOR_IDS; never met: the default language
+    assert "Uusi hankeluonnos lähetetty" in note.text and f"numero {draft_id}" in note.text
 
     before = await _answers(bot, draft_id)
     await user.press_data(edit_data, review)  # an edit button from before the submit

@@ -1,0 +1,239 @@
+"""Load benchmark: the bot as a separate process against a stand-in Bot API on 127.0.0.1.
+
+    python bench/load_bench.py [--quick]
+
+Simulated users run a closed loop (each waits for the bot's reply before the next message), walking
+the outline, pressing buttons and asking FAQ questions. The same load runs against a reference bot
+written the way the python-telegram-bot tutorial does it (bench/reference_bot.py), and the figures
+are printed side by side with the ratios:
+
+- capacity: 50 and 200 users with no pause between messages;
+- realistic: 50 users pausing 1.5 s between messages (about 30 updates/s);
+- peak RSS of our bot with 10,000 users and drafts already in its database.
+
+Figures: updates/s, latency p50/p95/p99 (update queued → first reply seen), CPU ms per update,
+peak RSS. Nothing is asserted; tests assert behaviour only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import content as content_module  # noqa: E402
+from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http  # noqa: E402
+
+TOKEN = "123456:BENCHbenchBENCHbenchBENCHbench_0123"
+CONTENT = content_module.load_valid()
+LONG = "We work with families in a low-income suburb, with schools and the youth services. "
+
+
+def our_script(uid: int) -> list[tuple[str, str, int]]:
+    """(action, text or button label, replies to wait for): the outline, buttons and the FAQ."""
+    org_type = CONTENT.section("org_type")
+    assert org_type is not None
+    leisure = CONTENT.subthemes["leisure"].short["en"]
+    return [
+        ("send", "/start", 1),
+        ("send", "/outline", 2),
+        ("send", f"Join in! Project {uid}", 1),
+        ("send", f"Example association {uid} ry", 1),
+        ("press", org_type.options[0].label["en"], 1),
+        ("send", "Maija Meikäläinen", 1),
+        ("send", f"maija{uid}@example.org", 1),
+        ("press", "⏭ Skip", 1),
+        ("press", f"☐ {leisure}", 1),
+        ("press", "Continue ➡️", 1),
+        ("send", LONG, 1),
+        ("send", LONG * 2, 1),
+        ("send", "? how much funding is there", 2),
+        ("send", LONG * 3, 1),
+        ("send", "/cancel", 1),
+        ("send", "who can apply", 1),
+        ("send", "mikä on lapsitakuu", 1),
+    ]
+
+
+def reference_script(uid: int) -> list[tuple[str, str, int]]:
+    return [("send", "/start", 1)] + [("send", f"answer {n} of {uid}: {LONG}", 1) for n in range(8)]
+
+
+@dataclass
+class Result:
+    name: str
+    users: int
+    updates: int
+    seconds: float
+    latencies: list[float]
+    cpu_seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    def pct(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu_seconds * 1000 / self.updates
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def prefill(database: Path, users: int) -> None:
+    """`users` users with one draft each, in a database migrated the way the bot does it."""
+    from storage import Database
+
+    db = Database(database)
+    await db.open()
+    await db.close()
+    now = "2026-11-01T10:00:00+00:00"
+    with sqlite3.connect(database) as conn:  # noqa: ASYNC - set-up before the measurement
+        conn.executemany(
+            "INSERT INTO users (id, language, first_seen, last_seen, privacy_seen_at) "
+            "VALUES (?, 'fi', ?, ?, ?)",
+            [(5_000_000 + n, now, now, now) for n in range(users)],
+        )
+        conn.executemany(
+            "INSERT INTO drafts (id, user_id, language, created_at, updated_at) "
+            "VALUES (?, ?, 'fi', ?, ?)",
+            [(n + 1, 5_000_000 + n, now, now) for n in range(users)],
+        )
+        conn.executemany(
+            "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(n + 1, s, LONG, now) for n in range(users) for s in ("title", "need", "objectives")],
+        )
+
+
+async def run(
+    name: str, users: int, pause: float, prefilled: int = 0, rate_limited: bool = True
+) -> Result:
+    telegram = FakeTelegram()
+    server = await serve_http(telegram, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="et417-load-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        BOT_DATABASE=str(folder / "bot.sqlite3"),
+        REFERENCE_PICKLE=str(folder / "reference.pickle"),
+        LOG_LEVEL="WARNING",
+        # Capacity measures our own work per update: Telegram's 30 messages/s would cap it.
+        BOT_MAX_MESSAGES_PER_SECOND="30" if rate_limited else "0",
+    )
+    if prefilled:
+        await prefill(folder / "bot.sqlite3", prefilled)
+    command = (
+        [sys.executable, "-m", "bot", "run"]
+        if name == "ours"
+        else [sys.executable, str(ROOT / "bench" / "reference_bot.py")]
+    )
+    process = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT)
+    script = our_script if name == "ours" else reference_script
+    latencies: list[float] = []
+    try:
+        while not telegram.calls_of("getUpdates"):  # noqa: ASYNC110 - another process
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # let start-up finish before measuring CPU
+
+        async def person(n: int) -> None:
+            user = TelegramUser(telegram, telegram.enqueue, user_id=100_000 + n, language_code="en")
+            for action, text, replies in script(n):
+                expected = telegram.events.get(user.chat, 0) + replies
+                started = time.perf_counter()
+                if action == "send":
+                    await user.send(text)
+                else:
+                    await user.press(text)
+                await telegram.wait_for_events(
+                    user.chat,
+                    lambda goal=expected: telegram.events.get(user.chat, 0) >= goal,
+                    120,
+                )
+                latencies.append(time.perf_counter() - started)
+                if pause:
+                    await asyncio.sleep(pause)
+
+        cpu_before = _cpu_seconds(process.pid)
+        began = time.perf_counter()
+        await asyncio.gather(*(person(n) for n in range(users)))
+        elapsed = time.perf_counter() - began
+        cpu = _cpu_seconds(process.pid) - cpu_before
+        rss = _peak_rss_mb(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+        server.close()
+        await server.wait_closed()
+    return Result(name, users, len(latencies), elapsed, latencies, cpu, rss)
+
+
+def show(ours: Result, reference: Result | None, label: str) -> None:
+    def row(r: Result) -> str:
+        return (
+            f"  {r.name:<10} {r.users:>5} {r.updates:>7} {r.rate:>9.1f} {r.pct(0.5):>8.1f} "
+            f"{r.pct(0.95):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms:>8.2f} {r.peak_rss_mb:>8.1f}"
+        )
+
+    print(f"\n{label}")
+    print(
+        f"  {'bot':<10} {'users':>5} {'updates':>7} {'updates/s':>9} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/u':>8} {'RSS MB':>8}"
+    )
+    print(row(ours))
+    if reference is not None:
+        print(row(reference))
+        print(
+            f"  ratio ours/reference: throughput {ours.rate / reference.rate:.2f}, "
+            f"p99 {ours.pct(0.99) / reference.pct(0.99):.2f}, "
+            f"cpu/update {ours.cpu_ms / reference.cpu_ms:.2f}"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small numbers, to try it out")
+    args = parser.parse_args()
+    sizes = [10] if args.quick else [50, 200]
+    for users in sizes:
+        ours = await run("ours", users, 0, rate_limited=False)
+        reference = await run("reference", users, 0)
+        show(ours, reference, f"capacity: {users} users, no pause (our rate limiter off)")
+    realistic = 10 if args.quick else 50
+    ours = await run("ours", realistic, 1.5)
+    reference = await run("reference", realistic, 1.5)
+    show(ours, reference, f"realistic: {realistic} users, 1.5 s between messages")
+    big = await run("ours", realistic, 1.5, prefilled=1000 if args.quick else 10_000)
+    show(big, None, "realistic with 10,000 users and drafts already in the database")
+    print(f"\nmedian latency, realistic: {statistics.median(ours.latencies) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
