@@ -113,7 +113,7 @@ async def prefill(database: Path, users: int) -> None:
     await db.open()
     await db.close()
     now = "2026-11-01T10:00:00+00:00"
-    with sqlite3.connect(database) as conn:  # noqa: ASYNC - set-up before the measurement
+    with sqlite3.connect(database) as conn:  # set-up, before anything is measured
         conn.executemany(
             "INSERT INTO users (id, language, first_seen, last_seen, privacy_seen_at) "
             "VALUES (?, 'fi', ?, ?, ?)",
