@@ -14,6 +14,7 @@ score. Keywords add a bounded bonus. The best variant is the entry's score.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -329,9 +330,17 @@ class _Index:
     docs: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (entry id, tokens)
     postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     idf: dict[str, float] = field(default_factory=dict)
-    keywords: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    doc_weights: list[float] = field(default_factory=list)
+    # keyword stem -> [(entry id, keyword number)], and how many stems each keyword has
+    keyword_postings: dict[str, list[tuple[str, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    keyword_sizes: dict[tuple[str, int], int] = field(default_factory=dict)
     vocabulary: list[str] = field(default_factory=list)
+    # prefixes and suffixes (5+ letters) of longer stems -> the stems: Finnish compounds
+    affixes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     unknown_weight: float = 1.0
+    expansions: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class FaqMatcher:
@@ -357,9 +366,10 @@ class FaqMatcher:
                     document_frequency[stem].add(entry.id)
                 index.docs.append((entry.id, stems))
             keyword_stems = [tuple(tokens(k, language)) for k in text.keywords]
-            index.keywords[entry.id] = [k for k in keyword_stems if k]
-            for stems in index.keywords[entry.id]:
+            for number, stems in enumerate(k for k in keyword_stems if k):
+                index.keyword_sizes[(entry.id, number)] = len(stems)
                 for stem in stems:
+                    index.keyword_postings[stem].append((entry.id, number))
                     document_frequency[stem].add(entry.id)
         total = max(1, len(self.content.entries))
         index.idf = {
@@ -367,10 +377,18 @@ class FaqMatcher:
         }
         index.vocabulary = sorted(index.idf)
         index.unknown_weight = math.log(1 + total)  # as rare as a word can be
+        index.doc_weights = [sum(index.idf[s] for s in stems) or 1.0 for _, stems in index.docs]
+        for stem in index.vocabulary:
+            for cut in range(5, len(stem)):
+                index.affixes[stem[:cut]].add(stem)
+                index.affixes[stem[-cut:]].add(stem)
         return index
 
     def _expand(self, index: _Index, stem: str) -> dict[str, float]:
         """Vocabulary stems this query stem stands for, with a similarity in (0, 1]."""
+        cached = index.expansions.get(stem)
+        if cached is not None:
+            return cached
         similar: dict[str, float] = {}
         if stem in index.idf:
             similar[stem] = 1.0
@@ -380,9 +398,19 @@ class FaqMatcher:
             ):
                 similar.setdefault(other, score / 100)
         if len(stem) >= 5:
-            for other in index.vocabulary:
-                if len(other) >= 5 and other not in similar and (stem in other or other in stem):
-                    similar[other] = COMPOUND_SIMILARITY
+            # "strategia" inside "lapsistrategia", or "lapsistrategia" typed for "strategia"
+            compounds = set(index.affixes.get(stem, ()))
+            compounds.update(
+                part
+                for cut in range(5, len(stem))
+                for part in (stem[:cut], stem[-cut:])
+                if part in index.idf
+            )
+            for other in compounds:
+                similar.setdefault(other, COMPOUND_SIMILARITY)
+        if len(index.expansions) > 50_000:  # bounded: a long-running bot sees many typos
+            index.expansions.clear()
+        index.expansions[stem] = similar
         return similar
 
     def _rank(self, query: list[str], language: str) -> list[Scored]:
@@ -395,44 +423,52 @@ class FaqMatcher:
             for ex in expansions
         ]
         query_weight = sum(weights)
-        candidates: set[int] = set()
-        for expansion in expansions:
-            for stem in expansion:
-                candidates.update(index.postings.get(stem, ()))
+
+        # Walk the postings of every expanded stem once, keeping per document the best
+        # similarity for each query stem (precision) and for each of its own stems (recall).
+        per_query: dict[int, dict[int, float]] = defaultdict(dict)
+        per_stem: dict[int, dict[str, float]] = defaultdict(dict)
+        for position, expansion in enumerate(expansions):
+            for other, similarity in expansion.items():
+                for doc in index.postings.get(other, ()):
+                    found = per_query[doc]
+                    if similarity > found.get(position, 0.0):
+                        found[position] = similarity
+                    matched = per_stem[doc]
+                    if similarity > matched.get(other, 0.0):
+                        matched[other] = similarity
 
         best: dict[str, float] = {}
-        for doc in candidates:
-            entry_id, stems = index.docs[doc]
-            stem_set = set(stems)
-            covered_query = 0.0
-            matched_doc: dict[str, float] = {}
-            for weight, expansion in zip(weights, expansions, strict=True):
-                hit = max((s for o, s in expansion.items() if o in stem_set), default=0.0)
-                covered_query += weight * hit
-                for other, similarity in expansion.items():
-                    if other in stem_set and similarity > matched_doc.get(other, 0.0):
-                        matched_doc[other] = similarity
-            doc_weight = sum(index.idf.get(s, 0.0) for s in stems) or 1.0
-            precision = covered_query / query_weight
-            recall = sum(index.idf.get(s, 0.0) * v for s, v in matched_doc.items()) / doc_weight
-            if precision + recall == 0:
+        idf = index.idf
+        # A document whose F-score could not reach a suggestion even with full recall and every
+        # keyword bonus cannot matter: skip the rest of its arithmetic.
+        hopeless = (SUGGEST_SCORE - KEYWORD_BONUS_MAX) / 100
+        for doc, found in per_query.items():
+            precision = sum(weights[p] * v for p, v in found.items()) / query_weight
+            if 2 * precision / (precision + 1) < hopeless:
                 continue
+            recall = (
+                sum(idf[o] * v for o, v in per_stem[doc].items()) / index.doc_weights[doc]
+            )
             score = 100 * 2 * precision * recall / (precision + recall)
+            entry_id = index.docs[doc][0]
             if score > best.get(entry_id, 0.0):
                 best[entry_id] = score
 
-        query_stems = [
-            set(expansion) | {stem} for stem, expansion in zip(query, expansions, strict=False)
-        ]
-        for entry_id, keyword_list in index.keywords.items():
-            hits = sum(
-                1 for kw in keyword_list if all(any(k in qs for qs in query_stems) for k in kw)
-            )
-            if hits:
-                bonus = min(KEYWORD_BONUS_MAX, KEYWORD_BONUS * hits)
-                best[entry_id] = min(100.0, best.get(entry_id, 0.0) + bonus)
-        ranked = sorted((Scored(e, round(s, 1)) for e, s in best.items()), key=_order)
-        return ranked
+        covered = set(query).union(*expansions)
+        keyword_hits: dict[tuple[str, int], int] = defaultdict(int)
+        for stem in covered:
+            for keyword in index.keyword_postings.get(stem, ()):
+                keyword_hits[keyword] += 1
+        per_entry: dict[str, int] = defaultdict(int)
+        for keyword, hits in keyword_hits.items():
+            if hits == index.keyword_sizes[keyword]:
+                per_entry[keyword[0]] += 1
+        for entry_id, hits in per_entry.items():
+            bonus = min(KEYWORD_BONUS_MAX, KEYWORD_BONUS * hits)
+            best[entry_id] = min(100.0, best.get(entry_id, 0.0) + bonus)
+        top = heapq.nsmallest(5, best.items(), key=lambda item: (-item[1], item[0]))
+        return [Scored(entry_id, round(score, 1)) for entry_id, score in top]
 
     def match(self, query: str, language: str) -> Match:
         """Match in the user's language; if that gives nothing usable, try the other two."""
@@ -461,11 +497,7 @@ class FaqMatcher:
             ranked = [s for s in ranked if s.score >= SUGGEST_SCORE]
         else:
             outcome = "none"
-        return Match(outcome, normalized, language, tuple(ranked[:5]))
-
-
-def _order(scored: Scored) -> tuple[float, str]:
-    return (-scored.score, scored.entry_id)
+        return Match(outcome, normalized, language, tuple(ranked))
 
 
 # -- evaluation on a labelled set ----------------------------------------------------------------
