@@ -83,7 +83,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     application = builder.build()
     content = load_valid(content_root(settings.content_dir))
     application.bot_data["services"] = Services(
-        settings, Database(settings.database), content, FaqMatcher(content)
+        settings, Database(settings.database, settings.db_synchronous), content, FaqMatcher(content)
     )
     application.bot_data["router"] = Router(
         flows={flow.name: flow for flow in (checklist.flow, outline.flow, mydrafts.rename_flow)},

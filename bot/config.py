@@ -46,6 +46,7 @@ class Settings:
     keep_submitted: bool = False
     retention_days: int | None = None
     max_messages_per_second: int = 30
+    db_synchronous: str = "full"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -124,6 +125,10 @@ class Settings:
         if not rate_text.isdigit() or int(rate_text) > 1000:
             raise ConfigError("BOT_MAX_MESSAGES_PER_SECOND must be a whole number 0-1000")
 
+        synchronous = (get("BOT_DB_SYNCHRONOUS") or "full").lower()
+        if synchronous not in ("full", "normal"):
+            raise ConfigError("BOT_DB_SYNCHRONOUS must be full or normal")
+
         return cls(
             token=token,
             api_base_url=api_base_url,
@@ -141,4 +146,5 @@ class Settings:
             keep_submitted=keep_text in ("true", "1", "yes"),
             retention_days=int(retention_text) if retention_text else None,
             max_messages_per_second=int(rate_text),
+            db_synchronous=synchronous,
         )

@@ -447,9 +447,7 @@ class FaqMatcher:
             precision = sum(weights[p] * v for p, v in found.items()) / query_weight
             if 2 * precision / (precision + 1) < hopeless:
                 continue
-            recall = (
-                sum(idf[o] * v for o, v in per_stem[doc].items()) / index.doc_weights[doc]
-            )
+            recall = sum(idf[o] * v for o, v in per_stem[doc].items()) / index.doc_weights[doc]
             score = 100 * 2 * precision * recall / (precision + recall)
             entry_id = index.docs[doc][0]
             if score > best.get(entry_id, 0.0):

@@ -49,8 +49,11 @@ LATEST_VERSION = len(migrations())
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, synchronous: str = "full") -> None:
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be full or normal, not {synchronous!r}")
         self.path = Path(path)
+        self.synchronous = synchronous
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -65,8 +68,9 @@ class Database:
             await self._refuse_newer_schema()  # before anything writes to the file
             await self._conn.execute("PRAGMA journal_mode = WAL")
             await self._conn.execute("PRAGMA foreign_keys = ON")
-            # FULL: a committed answer survives not only a killed process but a lost host.
-            await self._conn.execute("PRAGMA synchronous = FULL")
+            # FULL (default): a committed answer survives a killed process and a power cut.
+            # NORMAL: survives a killed process; a power cut may lose the last commits.
+            await self._conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             await self._migrate(LATEST_VERSION if target_version is None else target_version)
         except (sqlite3.DatabaseError, OSError) as exc:
             await self.close()
@@ -120,13 +124,16 @@ class Database:
                 raise
             await self.conn.execute("COMMIT")
 
+    # execute_fetchall is one round trip to the database thread; cursor.execute + fetch + close
+    # would be three, and every update does several reads.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        async with self._lock:
+            rows = await self.conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A single statement in its own transaction."""
