@@ -112,7 +112,9 @@ class FakeTelegram:
         self.violations: list[str] = []
         self.messages: dict[tuple[int, int], SentMessage] = {}
         self.listeners: list[Callable[[str, SentMessage], None]] = []
-        self.fault: Callable[[str], ApiError | None] | None = None
+        # Fault injection: called per request; an ApiError is returned as Telegram would, a
+        # number of seconds makes the request hang that long and then fail.
+        self.fault: Callable[[str], ApiError | float | None] | None = None
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._pending: list[dict[str, Any]] = []
@@ -126,6 +128,9 @@ class FakeTelegram:
         """Answer one Bot API method; raises ApiError exactly where Telegram would refuse."""
         self.calls.append(ApiCall(method, params))
         if self.fault is not None and (error := self.fault(method)) is not None:
+            if isinstance(error, int | float):  # a hang: answer nothing for that long, then fail
+                await asyncio.sleep(error)
+                raise ApiError(504, "Gateway Timeout")
             raise error
         handler = getattr(self, f"_api_{method.lower()}", None)
         if handler is None:

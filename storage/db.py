@@ -54,6 +54,7 @@ class Database:
             raise ValueError(f"synchronous must be full or normal, not {synchronous!r}")
         self.path = Path(path)
         self.synchronous = synchronous
+        self.busy_timeout_ms = 5000
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -63,7 +64,7 @@ class Database:
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._conn.execute("PRAGMA busy_timeout = 5000")
+            await self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             self._conn.row_factory = aiosqlite.Row
             await self._refuse_newer_schema()  # before anything writes to the file
             await self._conn.execute("PRAGMA journal_mode = WAL")
@@ -72,6 +73,10 @@ class Database:
             # NORMAL: survives a killed process; a power cut may lose the last commits.
             await self._conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             await self._migrate(LATEST_VERSION if target_version is None else target_version)
+            # Find out now, not at the first user's answer, if another process holds the
+            # database or the file cannot be written.
+            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._conn.execute("ROLLBACK")
         except (sqlite3.DatabaseError, OSError) as exc:
             await self.close()
             raise DatabaseError(f"cannot use database {self.path}: {exc}") from exc
