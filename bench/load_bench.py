@@ -47,7 +47,7 @@ def our_script(uid: int) -> list[tuple[str, str, int]]:
     leisure = CONTENT.subthemes["leisure"].short["en"]
     return [
         ("send", "/start", 1),
-        ("send", "/outline", 2),
+        ("send", "/outline", 1),
         ("send", f"Join in! Project {uid}", 1),
         ("send", f"Example association {uid} ry", 1),
         ("press", org_type.options[0].label["en"], 1),
@@ -230,6 +230,8 @@ async def main() -> None:
     ours = await run("ours", realistic, 1.5)
     reference = await run("reference", realistic, 1.5)
     show(ours, reference, f"realistic: {realistic} users, 1.5 s between messages")
+    unlimited = await run("ours", realistic, 1.5, rate_limited=False)
+    show(unlimited, reference, "realistic, our rate limiter off (the reference has none)")
     big = await run("ours", realistic, 1.5, prefilled=1000 if args.quick else 10_000)
     show(big, None, "realistic with 10,000 users and drafts already in the database")
     print(f"\nmedian latency, realistic: {statistics.median(ours.latencies) * 1000:.1f} ms")

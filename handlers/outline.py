@@ -114,15 +114,12 @@ async def new_draft(
             await drafts.save_answer(conn, draft_id, "subthemes", ",".join(subthemes))
         step = Step(draft_id, 0)
         await conversations.put(conn, context.user.id, _state(step))
-    await send(
-        update,
-        context,
-        context.gettext(
-            "Let's draft your project outline. I save every answer at once, so you can stop any "
-            "time and continue later from /mydrafts."
-        ),
+    intro = context.gettext(
+        "Let's draft your project outline. I save every answer at once, so you can stop any "
+        "time and continue later from /mydrafts."
     )
-    await ask_step(update, context, step, new_message=True)
+    # One message, not two: every message counts against Telegram's 30 per second.
+    await ask_step(update, context, step, new_message=True, intro=intro)
 
 
 async def continue_draft(update: Update, context: BotContext, draft: Draft) -> None:
@@ -183,7 +180,9 @@ def _step_message(context: BotContext, step: Step, answers: dict[str, str]) -> t
     return html, rows
 
 
-async def ask_step(update: Update, context: BotContext, step: Step, *, new_message: bool) -> None:
+async def ask_step(
+    update: Update, context: BotContext, step: Step, *, new_message: bool, intro: str = ""
+) -> None:
     answers = await drafts.answers(context.db, step.draft)
     section = context.services.content.outline[step.index]
     if section.kind == "subthemes" and not step.selected and answers.get(section.id):
@@ -193,6 +192,8 @@ async def ask_step(update: Update, context: BotContext, step: Step, *, new_messa
         assert context.user is not None
         await conversations.set_state(context.db, context.user.id, _state(step))
     html, buttons = _step_message(context, step, answers)
+    if intro:
+        html = f"{intro}\n\n{html}"
     if new_message:
         await send(update, context, html, buttons)
     else:

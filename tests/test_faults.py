@@ -83,7 +83,7 @@ async def test_sigkill_mid_outline_loses_no_acknowledged_answer(tmp_path):
     async with bot_process(telegram, database) as (process, _):
         for person in people:
             await _say(telegram, person, "/start")
-            await _say(telegram, person, "/outline", replies=2)
+            await _say(telegram, person, "/outline")
 
         async def walk(person: TelegramUser, steps: int) -> None:
             for section in TEXT_STEPS[:steps]:
@@ -144,7 +144,7 @@ async def test_a_flaky_bot_api_slows_the_bot_but_loses_nothing(tmp_path):
 
         async def walk(person: TelegramUser) -> None:
             await _say(telegram, person, "/start")
-            await _say(telegram, person, "/outline", replies=2)
+            await _say(telegram, person, "/outline")
             for section in TEXT_STEPS[:2]:
                 await _say(telegram, person, answer_for(section))
 
