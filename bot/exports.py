@@ -73,7 +73,8 @@ async def write_csv(
     language: str,
 ) -> int:
     """UTF-8 with BOM and semicolons: what Excel with Finnish settings opens correctly."""
-    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="", write_through=True)
+    # Buffered: a write per row to the file would cost a system call per outline.
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     writer = csv.writer(text, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([neutralize(c.header) for c in cols])
     count = 0
@@ -147,8 +148,9 @@ async def write_xlsx(
     async for outline in items:
         count += 1
         cells = _cells(content, outline, language)
+        # The column's format (wrapped text) applies; a format per cell would only cost time.
         for index, column in enumerate(cols):
-            sheet.write_string(count, index, neutralize(cells[column.key]), wrapped)
+            sheet.write_string(count, index, neutralize(cells[column.key]))
     sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
     workbook.close()
     return count
