@@ -36,6 +36,7 @@ from bot import content as content_module  # noqa: E402
 from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http  # noqa: E402
 
 TOKEN = "123456:BENCHbenchBENCHbenchBENCHbench_0123"
+SYNCHRONOUS = "full"  # --db-synchronous
 CONTENT = content_module.load_valid()
 LONG = "We work with families in a low-income suburb, with schools and the youth services. "
 
@@ -147,6 +148,7 @@ async def run(
         LOG_LEVEL="WARNING",
         # Capacity measures our own work per update: Telegram's 30 messages/s would cap it.
         BOT_MAX_MESSAGES_PER_SECOND="30" if rate_limited else "0",
+        BOT_DB_SYNCHRONOUS=SYNCHRONOUS,
     )
     if prefilled:
         await prefill(folder / "bot.sqlite3", prefilled)
@@ -220,12 +222,18 @@ def show(ours: Result, reference: Result | None, label: str) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small numbers, to try it out")
+    parser.add_argument("--db-synchronous", choices=["full", "normal"], default="full")
+    parser.add_argument("--capacity-only", action="store_true")
     args = parser.parse_args()
+    global SYNCHRONOUS
+    SYNCHRONOUS = args.db_synchronous
     sizes = [10] if args.quick else [50, 200]
     for users in sizes:
         ours = await run("ours", users, 0, rate_limited=False)
         reference = await run("reference", users, 0)
         show(ours, reference, f"capacity: {users} users, no pause (our rate limiter off)")
+    if args.capacity_only:
+        return
     realistic = 10 if args.quick else 50
     ours = await run("ours", realistic, 1.5)
     reference = await run("reference", realistic, 1.5)
