@@ -216,8 +216,11 @@ async def write_html(
             yield subtheme.title[language], _readable(groups(subtheme.id))
         yield gettext("No sub-theme chosen"), _readable(groups(None))
 
+    shown: set[int] = set()  # an outline with two sub-themes is shown twice but counted once
+
     async def _readable(items: AsyncIterator[Outline]) -> AsyncIterator[Any]:
         async for outline in items:
+            shown.add(outline.id)
             yield {
                 "outline": outline,
                 "rows": [
@@ -229,7 +232,6 @@ async def write_html(
                 ],
             }
 
-    count = 0
     async for chunk in template.generate_async(
         _=gettext,
         lang=language,
@@ -241,8 +243,7 @@ async def write_html(
         fmt_time=lambda stored: i18n.fmt_timestamp(stored, language) if stored else "",
     ):
         fh.write(chunk.encode("utf-8"))
-        count += chunk.count('<section class="outline"')
-    return count
+    return len(shown)
 
 
 def meta_headers(gettext: Callable[[str], str]) -> dict[str, str]:
