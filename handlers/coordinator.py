@@ -102,7 +102,7 @@ async def send_export(update: Update, context: BotContext, fmt: str, selection: 
             chat.id,
             document=fh.read(),
             filename=f"et417-outlines-{stamp}.{fmt}",
-            caption=context.gettext("{count} outlines.", count=count),
+            caption=context.gettext("Outlines: {count}.", count=count),
         )
 
 

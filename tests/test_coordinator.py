@@ -150,7 +150,7 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
         )
     )
     assert len(rows) == 4
-    assert call.params["caption"] == "3 outlines."
+    assert call.params["caption"] == "Outlines: 3."
 
 
 async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, caplog):
