@@ -31,8 +31,16 @@ async def send_menu(update: Update, context: BotContext, intro: str | None = Non
     await show(update, context, f"{intro}\n\n{text}" if intro else text, menu_buttons(context))
 
 
+async def _leave_flow(context: BotContext) -> None:
+    """The menu is a way out: typed text afterwards must not land in a step left behind.
+    Nothing is lost; drafts and checklist runs are continued from the menu."""
+    if context.user is not None and await conversations.get(context.db, context.user.id):
+        await conversations.set_state(context.db, context.user.id, None)
+
+
 async def start(update: Update, context: BotContext) -> None:
     _ = context.gettext
+    await _leave_flow(context)
     name = update.effective_user.first_name if update.effective_user else ""
     greeting = _(
         "Hello {name}! I help you prepare an ESF+ project application under the national theme "
@@ -51,6 +59,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def menu(update: Update, context: BotContext) -> None:
     await answer_button(update)
+    await _leave_flow(context)
     await send_menu(update, context)
 
 

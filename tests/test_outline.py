@@ -368,3 +368,17 @@ async def test_deep_link_and_alias_start_an_outline(bot):
     other = await bot.user(user_id=1002, language_code="en")
     await other.send("/draft")
     assert f"1/{len(SECTIONS)}" in other.last.text
+
+
+async def test_the_menu_leaves_a_flow_so_a_question_is_not_taken_as_an_answer(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await user.send("/menu")
+    [reply] = await user.send("What are the sub-themes?")
+    assert CONTENT.entries["subthemes-all"].text["en"].question in reply.text
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    assert await _answers(bot, draft_id) == {}
+    await user.send("/mydrafts")
+    await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+    await user.press("▶️ Continue")
+    assert f"1/{len(SECTIONS)}" in user.last.text  # nothing lost: the draft continues
