@@ -56,6 +56,15 @@ async def answer_question(update: Update, context: BotContext) -> None:
             ),
         )
         return
+    typed = " ".join(text.casefold().split()).strip(" .!?")
+    # Translators: words that, typed alone, open the menu (space-separated; English ones work too)
+    if typed in set(_("menu start back home").split()) | {"menu", "start", "back", "home"}:
+        await start.menu(update, context)
+        return
+    # Translators: words that, typed alone, show the help (space-separated)
+    if typed in set(_("help instructions").split()) | {"help"}:
+        await start.help_(update, context)
+        return
     services = context.services
     match = services.matcher.match(text, context.lang)
     query = await faq_log.record(
@@ -114,8 +123,20 @@ async def send_entry(
 
 
 async def send_none(update: Update, context: BotContext) -> None:
+    _ = context.gettext
+    html = render("faq_none.html", _=_)
+    await send(
+        update,
+        context,
+        html,
+        [[(_("👥 Contact persons"), callback("faq", "c"))], _navigation(context)],
+    )
+
+
+async def contacts(update: Update, context: BotContext) -> None:
+    await answer_button(update)
     html = render(
-        "faq_none.html",
+        "contacts.html",
         contacts=context.services.content.contacts,
         lang=context.lang,
         _=context.gettext,
@@ -153,7 +174,9 @@ async def button(update: Update, context: BotContext) -> None:
     content = context.services.content
     action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
     query = _query_ref(args[-2:]) if len(args) >= 2 else None
-    if action == "t" and not args:
+    if action == "c" and not args:
+        await contacts(update, context)
+    elif action == "t" and not args:
         await topics(update, context)
     elif action == "t" and len(args) == 1 and args[0] in content.topics:
         await topic(update, context, args[0])

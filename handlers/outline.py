@@ -245,8 +245,21 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         return
     value, problem = validate(section, text, await drafts.answers(context.db, draft.id))
     if problem is not None:
-        await send(update, context, _problem_text(context, problem))
-        await _reask(update, context, step)
+        # The question is still on screen just above: a short reply with the step's buttons
+        # reads better than the whole prompt, hint and example again.
+        section_title = section.text[context.lang].title
+        heading = _(
+            "Step {number}/{total}",
+            number=step.index + 1,
+            total=len(context.services.content.outline),
+        )
+        _html, buttons = _step_message(context, step, await drafts.answers(context.db, draft.id))
+        await send(
+            update,
+            context,
+            f"<b>{heading} · {escape(section_title)}</b>\n{_problem_text(context, problem)}",
+            buttons,
+        )
         return
     assert value is not None
     await _save(update, context, step, section, value, typed=True)
@@ -257,13 +270,14 @@ def _problem_text(context: BotContext, problem) -> str:
     messages = {
         "empty": _("The answer is empty. Please write your answer as text."),
         "too_short": _(
-            "That is {length} characters; this section needs at least {minimum}. Please add "
-            "a little more.",
+            "Length of your answer: {length}. This section needs at least {minimum} "
+            "characters; please add a little more.",
             length=problem.length,
             minimum=problem.minimum,
         ),
         "too_long": _(
-            "That is {length} characters; this section takes at most {maximum}. Please shorten it.",
+            "Length of your answer: {length}. This section takes at most {maximum} "
+            "characters; please shorten it.",
             length=problem.length,
             maximum=problem.maximum,
         ),
@@ -419,6 +433,7 @@ async def send_review(
             for number, section in enumerate(content.outline, 1)
         ],
         missing=[s.text[context.lang].title for s in content.outline if s.id in missing],
+        editable=draft.editable,
         _=_,
     )
     rows: list[list[tuple[str, str]]] = []

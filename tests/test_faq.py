@@ -126,10 +126,21 @@ async def test_an_unknown_question_gets_an_honest_answer_with_contacts(bot):
     user = await bot.user(language_code="fi")
     [reply] = await user.send("Mikä on paras pizzaresepti?")
     assert "enkä arvaa" in reply.text
-    assert "elina.palola@stm.fi" in reply.text
     assert ("📚 Selaa aiheita", "faq:t") in reply.buttons
     [row] = await _log(bot)
     assert row["outcome"] == "none"
+    [listing] = await user.press("👥 Yhteyshenkilöt")
+    for contact in CONTENT.contacts:
+        assert contact.email in listing.text and contact.name in listing.text
+
+
+async def test_navigation_words_typed_as_text_open_the_menu_or_the_help(bot):
+    user = await bot.user(language_code="fi")
+    [reply] = await user.send("Valikko")
+    assert reply.text == "Mitä haluat tehdä?"
+    [reply] = await user.send("help")
+    assert "/checklist" in reply.text
+    assert await _log(bot) == []
 
 
 async def test_a_question_in_another_language_is_answered_in_the_users_language(bot):

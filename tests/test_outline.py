@@ -154,7 +154,7 @@ async def test_end_month_before_start_month_is_refused(bot):
     user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=INDEX["end_month"], skip=("phone",))
-    [reply, _] = await user.send("1/2027")
+    [reply] = await user.send("1/2027")  # the reason, with the step's buttons
     assert "cannot end before it starts" in reply.text
 
 
