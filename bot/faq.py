@@ -185,6 +185,18 @@ _STOPWORDS = {
             "will",
             "about",
             "any",
+            "if",
+            "have",
+            "has",
+            "had",
+            "am",
+            "was",
+            "were",
+            "so",
+            "as",
+            "from",
+            "into",
+            "just",
         ]
     ),
 }
