@@ -70,7 +70,7 @@ async def notice(update: Update, context: BotContext) -> None:
         submitted=_submitted(context),
         _=context.gettext,
     )
-    await send(update, context, html)
+    await send(update, context, html, [[(context.gettext("⬅️ Menu"), callback("menu", "main"))]])
 
 
 async def my_data(update: Update, context: BotContext) -> None:

@@ -80,6 +80,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "/topics – browse questions by topic\n"
         "/language – change the language\n"
         "/cancel – stop what you are doing and return to the menu\n"
+        "/privacy – privacy notice; /mydata and /deletedata – your data\n"
         "/help – this help"
     )
     await show(update, context, text, [[(_("⬅️ Menu"), callback("menu", "main"))]])
