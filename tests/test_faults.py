@@ -238,3 +238,44 @@ async def test_an_unwritable_database_is_reported_at_start_up(tmp_path):
     path.chmod(0o444)
     with pytest.raises(DatabaseError):
         await Database(path).open()
+
+
+async def test_sighup_reloads_valid_content_in_a_running_bot(tmp_path):
+    import shutil
+    from importlib import resources
+
+    folder = tmp_path / "content"
+    shutil.copytree(
+        resources.files("content"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__")
+    )
+    telegram = FakeTelegram()
+    server = await serve_http(telegram, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
+        BOT_CONTENT_DIR=str(folder),
+    )
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=env)
+    user = TelegramUser(telegram, telegram.enqueue, user_id=5100, language_code="en")
+    try:
+        await _say(telegram, user, "/start")
+        theme = folder / "faq" / "theme.toml"
+        text = theme.read_text("utf-8")
+        theme.write_text(
+            text.replace("What is the ET 4.1.7 theme?", "What is this theme all about?"), "utf-8"
+        )
+        process.send_signal(signal.SIGHUP)
+        for _ in range(50):  # the signal is handled between updates; ask until it took effect
+            await _say(telegram, user, "What is the ET 4.1.7 theme?")
+            if "What is this theme all about?" in user.last.text:
+                break
+            await asyncio.sleep(0.1)
+        assert "What is this theme all about?" in user.last.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+        server.close()
+        await server.wait_closed()

@@ -182,3 +182,22 @@ async def test_every_table_with_user_data_is_covered_by_these_tests(bot):
             if row["table"] == "users":
                 referring.add(table)
     assert referring == set(USER_TABLES)
+
+
+async def test_retention_purges_inactive_users_when_the_bot_starts_and_daily(tmp_path, settings):
+    first = Harness(settings)
+    await first.start()
+    await first.user(user_id=1301, language_code="en")
+    await first.db.execute("UPDATE users SET last_seen = '2020-01-01T00:00:00+00:00'")
+    await first.stop()
+
+    harness = Harness(replace_settings(settings, retention_days=30))
+    await harness.start()
+    try:
+        for _ in range(100):  # the purge runs as a background task right after start-up
+            if await _rows_referring_to(harness.db, 1301) == {}:
+                break
+            await asyncio.sleep(0.02)
+        assert await _rows_referring_to(harness.db, 1301) == {}
+    finally:
+        await harness.stop()
