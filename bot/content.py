@@ -408,7 +408,21 @@ def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
     checklist = _load_checklist(root, entries, problems)
     outline = _load_outline(root, problems)
     content = Content(topics, entries, contacts, subthemes, checklist, outline, source=str(root))
+    problems += _problems_after_rendering(content)
     return content, problems
+
+
+def _problems_after_rendering(content: Content) -> list[str]:
+    """Every answer, as the bot would send it, must be valid Telegram HTML within limits."""
+    from bot.rendering import check_html, render  # rendering is only needed for this check
+
+    problems = []
+    for entry in content.entries.values():
+        for language, text in entry.text.items():
+            html = render("faq_answer.html", text=text, _=lambda s, **_: s)
+            for problem in check_html(html):
+                problems.append(f"entry {entry.id} [{language}]: rendered answer: {problem}")
+    return problems
 
 
 def load_valid(root: Traversable | None = None) -> Content:

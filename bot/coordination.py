@@ -10,7 +10,6 @@ from bot import i18n
 from bot.content import Content, content_root, load
 from bot.faq import FaqMatcher, group_similar
 from bot.rendering import render
-from bot.tools import problems_after_rendering
 from storage import Database, reports
 
 
@@ -45,7 +44,6 @@ def reload_content(
 ) -> list[str]:
     """Read content/ again; switch to it only if it passes every check. Returns the problems."""
     content, problems = load(content_root(settings_content_dir))  # type: ignore[arg-type]
-    problems += problems_after_rendering(content)
     if not problems:
         install(content, FaqMatcher(content))
     return problems

@@ -19,12 +19,26 @@ from handlers.common import (
 )
 from storage import faq_log
 
+
+# Typed alone, these open the menu or the help. The msgid is the English list; a translation
+# adds the words of its language (space-separated), and the English ones always work.
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is used."""
+    return message
+
+
+MENU_WORDS = N_("menu start back home")
+HELP_WORDS = N_("help instructions")
 QUESTION_LIMIT = 500  # longer texts are not questions; ask for one short question instead
 
 
 def _navigation(context: BotContext) -> list[tuple[str, str]]:
     _ = context.gettext
     return [(_("📚 Browse topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]
+
+
+def _words(context: BotContext, message: str) -> set[str]:
+    return set(message.split()) | set(context.gettext(message).casefold().split())
 
 
 async def ask(update: Update, context: BotContext) -> None:
@@ -57,12 +71,10 @@ async def answer_question(update: Update, context: BotContext) -> None:
         )
         return
     typed = " ".join(text.casefold().split()).strip(" .!?")
-    # Translators: words that, typed alone, open the menu (space-separated; English ones work too)
-    if typed in set(_("menu start back home").split()) | {"menu", "start", "back", "home"}:
+    if typed in _words(context, MENU_WORDS):
         await start.menu(update, context)
         return
-    # Translators: words that, typed alone, show the help (space-separated)
-    if typed in set(_("help instructions").split()) | {"help"}:
+    if typed in _words(context, HELP_WORDS):
         await start.help_(update, context)
         return
     services = context.services

@@ -243,7 +243,8 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         await send(update, context, _("Please choose with the buttons."))
         await _reask(update, context, step)
         return
-    value, problem = validate(section, text, await drafts.answers(context.db, draft.id))
+    answers = await drafts.answers(context.db, draft.id)
+    value, problem = validate(section, text, answers)
     if problem is not None:
         # The question is still on screen just above: a short reply with the step's buttons
         # reads better than the whole prompt, hint and example again.
@@ -253,7 +254,7 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
             number=step.index + 1,
             total=len(context.services.content.outline),
         )
-        _html, buttons = _step_message(context, step, await drafts.answers(context.db, draft.id))
+        _html, buttons = _step_message(context, step, answers)
         await send(
             update,
             context,

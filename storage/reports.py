@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from storage.db import Database
@@ -109,8 +110,6 @@ async def submissions_per_week(db: Database, selection: Filter) -> list[tuple[st
         f"SELECT d.submitted_at FROM drafts d WHERE d.submitted_at IS NOT NULL AND {where}",
         params,
     )
-    from datetime import datetime
-
     weeks: dict[str, int] = {}
     for row in rows:
         year, week, _ = datetime.fromisoformat(row[0]).isocalendar()

@@ -18,6 +18,18 @@ from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789_-"
 
 
+def bot_env(api_port: int, database, **extra: str) -> dict[str, str]:
+    """The environment of a bot process that talks to a stand-in Bot API on 127.0.0.1."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{api_port}/bot",
+        BOT_DATABASE=str(database),
+        **extra,
+    )
+    return env
+
+
 def run_bot(*args: str, env: dict[str, str] | None = None, stdin: str = "", timeout: float = 60):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
     full_env.update(env or {})
@@ -97,13 +109,7 @@ async def test_the_bot_long_polls_a_bot_api_server_over_real_http(tmp_path):
     telegram = FakeTelegram()
     server = await serve_http(telegram, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
-        LOG_LEVEL="DEBUG",
-    )
+    env = bot_env(port, tmp_path / "bot.sqlite3", LOG_LEVEL="DEBUG")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
     )
@@ -137,11 +143,9 @@ async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_without(tm
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         hook_port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{api_port}/bot",
-        BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
+    env = bot_env(
+        api_port,
+        tmp_path / "bot.sqlite3",
         BOT_WEBHOOK_URL="https://bot.example.org/telegram/hook",
         BOT_WEBHOOK_LISTEN="127.0.0.1",
         BOT_WEBHOOK_PORT=str(hook_port),

@@ -16,23 +16,17 @@ import pytest
 
 from bot.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
 from storage import Database, DatabaseError
-from tests.test_cli import TOKEN, run_bot
+from tests.test_cli import TOKEN, bot_env, run_bot
 from tests.test_outline import INDEX, SECTIONS, answer_for
 
 TEXT_STEPS = SECTIONS[: INDEX["org_type"] + 1]  # two typed answers, then buttons
 
 
 @asynccontextmanager
-async def bot_process(telegram: FakeTelegram, database: Path):
+async def bot_process(telegram: FakeTelegram, database: Path, **extra_env: str):
     server = await serve_http(telegram, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        BOT_DATABASE=str(database),
-        LOG_LEVEL="WARNING",
-    )
+    env = bot_env(port, database, **{"LOG_LEVEL": "WARNING", **extra_env})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
     )
@@ -249,18 +243,11 @@ async def test_sighup_reloads_valid_content_in_a_running_bot(tmp_path):
         resources.files("content"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__")
     )
     telegram = FakeTelegram()
-    server = await serve_http(telegram, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        BOT_DATABASE=str(tmp_path / "bot.sqlite3"),
-        BOT_CONTENT_DIR=str(folder),
-    )
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=env)
     user = TelegramUser(telegram, telegram.enqueue, user_id=5100, language_code="en")
-    try:
+    async with bot_process(telegram, tmp_path / "bot.sqlite3", BOT_CONTENT_DIR=str(folder)) as (
+        process,
+        _,
+    ):
         await _say(telegram, user, "/start")
         theme = folder / "faq" / "theme.toml"
         text = theme.read_text("utf-8")
@@ -274,8 +261,3 @@ async def test_sighup_reloads_valid_content_in_a_running_bot(tmp_path):
                 break
             await asyncio.sleep(0.1)
         assert "What is this theme all about?" in user.last.text
-    finally:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 30)
-        server.close()
-        await server.wait_closed()
