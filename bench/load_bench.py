@@ -80,6 +80,7 @@ class Result:
     latencies: list[float]
     cpu_seconds: float
     peak_rss_mb: float
+    harness_cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -96,6 +97,8 @@ class Result:
 
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    if os.environ.get("BENCH_SYS"):
+        print("utime", int(fields[11]) / 100, "stime", int(fields[12]) / 100)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -157,6 +160,8 @@ async def run(
         if name == "ours"
         else [sys.executable, str(ROOT / "bench" / "reference_bot.py")]
     )
+    if os.environ.get("BENCH_CPROFILE") and name == "ours":
+        command[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_CPROFILE"]]
     process = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT)
     script = our_script if name == "ours" else reference_script
     latencies: list[float] = []
@@ -184,30 +189,33 @@ async def run(
                     await asyncio.sleep(pause)
 
         cpu_before = _cpu_seconds(process.pid)
+        harness_before = time.process_time()
         began = time.perf_counter()
         await asyncio.gather(*(person(n) for n in range(users)))
         elapsed = time.perf_counter() - began
         cpu = _cpu_seconds(process.pid) - cpu_before
+        harness_cpu = time.process_time() - harness_before
         rss = _peak_rss_mb(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
         server.close()
         await server.wait_closed()
-    return Result(name, users, len(latencies), elapsed, latencies, cpu, rss)
+    return Result(name, users, len(latencies), elapsed, latencies, cpu, rss, harness_cpu)
 
 
 def show(ours: Result, reference: Result | None, label: str) -> None:
     def row(r: Result) -> str:
         return (
             f"  {r.name:<10} {r.users:>5} {r.updates:>7} {r.rate:>9.1f} {r.pct(0.5):>8.1f} "
-            f"{r.pct(0.95):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms:>8.2f} {r.peak_rss_mb:>8.1f}"
+            f"{r.pct(0.95):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms:>8.2f} {r.peak_rss_mb:>8.1f} "
+            f"{r.harness_cpu_seconds / r.seconds:>8.0%}"
         )
 
     print(f"\n{label}")
     print(
         f"  {'bot':<10} {'users':>5} {'updates':>7} {'updates/s':>9} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/u':>8} {'RSS MB':>8}"
+        f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/u':>8} {'RSS MB':>8} {'harness':>8}"
     )
     print(row(ours))
     if reference is not None:
@@ -224,10 +232,11 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small numbers, to try it out")
     parser.add_argument("--db-synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--capacity-only", action="store_true")
+    parser.add_argument("--users", type=int, nargs="+", help="capacity sizes (default 50 200)")
     args = parser.parse_args()
     global SYNCHRONOUS
     SYNCHRONOUS = args.db_synchronous
-    sizes = [10] if args.quick else [50, 200]
+    sizes = args.users or ([10] if args.quick else [50, 200])
     for users in sizes:
         ours = await run("ours", users, 0, rate_limited=False)
         reference = await run("reference", users, 0)

@@ -30,7 +30,7 @@ from bot import coordination, i18n
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.context import BotContext, Services
-from bot.delivery import PerUserUpdateProcessor, RetryingRateLimiter
+from bot.delivery import AiohttpRequest, PerUserUpdateProcessor, RetryingRateLimiter
 from bot.faq import FaqMatcher
 from handlers import (
     checklist,
@@ -78,7 +78,11 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
                 overall_max_rate=settings.max_messages_per_second, group_max_rate=20
             )
         )
-    if request is not None:
+    if request is None:  # Telegram itself (or TELEGRAM_API_BASE_URL): over aiohttp
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
+    else:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
     content = load_valid(content_root(settings.content_dir))

@@ -261,3 +261,44 @@ async def test_sighup_reloads_valid_content_in_a_running_bot(tmp_path):
                 break
             await asyncio.sleep(0.1)
         assert "What is this theme all about?" in user.last.text
+
+
+async def test_the_bot_api_client_uploads_files_and_keeps_the_token_out_of_errors():
+    """AiohttpRequest, the transport `python -m bot run` uses, against the stand-in over HTTP."""
+    from telegram import Bot
+    from telegram.error import NetworkError, TimedOut
+
+    from bot.delivery import AiohttpRequest
+
+    telegram = FakeTelegram()
+    server = await serve_http(telegram, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest())
+    try:
+        await bot.initialize()
+        sent = await bot.send_document(4242, b"PK\x03\x04 a draft", filename="luonnos.docx")
+        assert telegram.files[(4242, sent.message_id)] == b"PK\x03\x04 a draft"
+        text = "<b>Hyvää päivää</b> &amp; tervetuloa 👋 + = ?"
+        message = await bot.send_message(4242, text, parse_mode="HTML")
+        assert message.text == text  # the form encoding carried every character
+
+        telegram.fault = lambda method: 3.0 if method == "sendMessage" else None  # a hang
+        with pytest.raises(TimedOut) as hung:
+            await bot.send_message(4242, "hello?", read_timeout=0.3)
+        assert TOKEN not in str(hung.value)
+        telegram.fault = None
+    finally:
+        await bot.shutdown()
+        server.close()
+        await server.wait_closed()
+
+    # Nothing listens on the port any more: a refused connection, reported without the URL.
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as refused:
+            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
+        assert TOKEN.split(":")[1] not in str(refused.value) + repr(refused.value)
+        assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    finally:
+        await request.shutdown()
