@@ -24,7 +24,7 @@ from bot.content import ChecklistItem
 from bot.context import BotContext
 from bot.faq import looks_like_question
 from bot.rendering import render
-from handlers import faq, start
+from handlers import faq, flows, start
 from handlers.common import Keyboard, answer_button, callback, callback_parts, send, show
 from handlers.flows import Flow
 from storage import checklists, conversations
@@ -227,7 +227,7 @@ async def _current_step(context: BotContext, parts: list[str]) -> Step | None:
     """The step a button refers to, if it is the user's current step of their own run."""
     if len(parts) < 4 or not parts[2].isdigit() or not parts[3].isdigit() or context.user is None:
         return None
-    step = _step(await conversations.get(context.db, context.user.id))
+    step = _step(await flows.state(context))
     if step is None or (step.run, step.index) != (int(parts[2]), int(parts[3])):
         return None
     run = await checklists.get(context.db, step.run, context.user.id)

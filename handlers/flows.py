@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
-from bot.context import BotContext
+from bot.context import UNREAD, BotContext
 from storage import conversations
 from storage.conversations import Conversation
 
@@ -43,6 +43,16 @@ class Router:
     outside_flows: FreeTextHandler
 
 
+async def state(context: BotContext) -> Conversation | None:
+    """The user's conversation state. The first call in an update costs no trip to the
+    database: the state came with the user (`load_user`)."""
+    assert context.user is not None
+    arrived, context.arrival_state = context.arrival_state, UNREAD
+    if arrived is not UNREAD:
+        return arrived
+    return await conversations.get(context.db, context.user.id)
+
+
 def _router(context: BotContext) -> Router:
     return context.application.bot_data["router"]
 
@@ -55,11 +65,10 @@ async def current_flow(context: BotContext) -> Flow | None:
 
 
 async def route_text(update: Update, context: BotContext) -> None:
-    assert context.user is not None
     router = _router(context)
-    state = await conversations.get(context.db, context.user.id)
-    flow = router.flows.get(state.flow) if state else None
-    if flow is not None and state is not None:
-        await flow.on_text(update, context, state)
+    current = await state(context)
+    flow = router.flows.get(current.flow) if current else None
+    if flow is not None and current is not None:
+        await flow.on_text(update, context, current)
     else:
         await router.outside_flows(update, context)

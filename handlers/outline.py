@@ -19,7 +19,7 @@ from bot.context import BotContext
 from bot.documents import Labels, outline_docx
 from bot.outline import display, first_unanswered, missing_required, progress, validate
 from bot.rendering import escape, render
-from handlers import faq, start
+from handlers import faq, flows, start
 from handlers.common import (
     Keyboard,
     answer_button,
@@ -348,7 +348,7 @@ async def _current_step(context: BotContext, parts: list[str], draft: Draft) -> 
     """The step a button refers to, if it is the user's current step in this editable draft."""
     if len(parts) < 4 or not parts[3].isdigit() or not draft.editable or context.user is None:
         return None
-    step = _step(await conversations.get(context.db, context.user.id))
+    step = _step(await flows.state(context))
     if step is None or (step.draft, step.index) != (draft.id, int(parts[3])):
         return None
     if not 0 <= step.index < len(context.services.content.outline):

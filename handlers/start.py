@@ -8,7 +8,7 @@ from telegram import Update
 from bot import i18n
 from bot.config import LANGUAGES
 from bot.context import BotContext
-from handlers import privacy
+from handlers import flows, privacy
 from handlers.common import answer_button, callback, callback_parts, show
 from storage import conversations, users
 
@@ -34,7 +34,7 @@ async def send_menu(update: Update, context: BotContext, intro: str | None = Non
 async def _leave_flow(context: BotContext) -> None:
     """The menu is a way out: typed text afterwards must not land in a step left behind.
     Nothing is lost; drafts and checklist runs are continued from the menu."""
-    if context.user is not None and await conversations.get(context.db, context.user.id):
+    if context.user is not None and await flows.state(context):
         await conversations.set_state(context.db, context.user.id, None)
 
 
@@ -117,7 +117,7 @@ async def set_language(update: Update, context: BotContext) -> None:
 async def cancel(update: Update, context: BotContext) -> None:
     _ = context.gettext
     assert context.user is not None
-    had_flow = await conversations.get(context.db, context.user.id) is not None
+    had_flow = await flows.state(context) is not None
     await conversations.set_state(context.db, context.user.id, None)
     await send_menu(update, context, _("Cancelled.") if had_flow else _("Nothing to cancel."))
 

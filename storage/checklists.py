@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database, utcnow
+from storage.db import Database, Unit, utcnow
 
 
 @dataclass(frozen=True)
@@ -17,12 +15,10 @@ class Run:
     finished_at: str | None
 
 
-async def start(conn: aiosqlite.Connection, user_id: int) -> int:
-    cursor = await conn.execute(
+async def start(conn: Unit, user_id: int) -> int:
+    run_id = await conn.insert(
         "INSERT INTO checklist_runs (user_id, started_at) VALUES (?, ?)", (user_id, utcnow())
     )
-    run_id = cursor.lastrowid
-    await cursor.close()
     assert run_id is not None
     return run_id
 
@@ -53,7 +49,7 @@ async def answers(db: Database, run_id: int) -> dict[str, str]:
     return {row["item_id"]: row["answer"] for row in rows}
 
 
-async def save_answer(conn: aiosqlite.Connection, run_id: int, item_id: str, answer: str) -> None:
+async def save_answer(conn: Unit, run_id: int, item_id: str, answer: str) -> None:
     await conn.execute(
         "INSERT INTO checklist_answers (run_id, item_id, answer, answered_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (run_id, item_id) DO UPDATE SET answer = excluded.answer, "
@@ -62,7 +58,7 @@ async def save_answer(conn: aiosqlite.Connection, run_id: int, item_id: str, ans
     )
 
 
-async def finish(conn: aiosqlite.Connection, run_id: int) -> None:
+async def finish(conn: Unit, run_id: int) -> None:
     await conn.execute(
         "UPDATE checklist_runs SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
         (utcnow(), run_id),

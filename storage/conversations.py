@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database, utcnow
+from storage.db import Database, Unit, utcnow
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ async def get(db: Database, user_id: int) -> Conversation | None:
     return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row else None
 
 
-async def put(conn: aiosqlite.Connection, user_id: int, conversation: Conversation) -> None:
+async def put(conn: Unit, user_id: int, conversation: Conversation) -> None:
     """Set the state in the caller's transaction: an answer and the next step commit together."""
     await conn.execute(
         "INSERT INTO conversations (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?) "
@@ -41,7 +39,7 @@ async def put(conn: aiosqlite.Connection, user_id: int, conversation: Conversati
     )
 
 
-async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
+async def clear(conn: Unit, user_id: int) -> None:
     await conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
 
 
@@ -53,10 +51,9 @@ async def set_state(db: Database, user_id: int, conversation: Conversation | Non
             await put(conn, user_id, conversation)
 
 
-async def get_in(conn: aiosqlite.Connection, user_id: int) -> Conversation | None:
+async def get_in(conn: Unit, user_id: int) -> Conversation | None:
     """Like `get`, inside the caller's transaction."""
-    async with conn.execute(
+    row = await conn.fetchone(
         "SELECT flow, step, data FROM conversations WHERE user_id = ?", (user_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row else None

@@ -2,7 +2,11 @@
 
 aiosqlite runs every statement on one worker thread, but two coroutines could still interleave their
 statements inside each other's transactions. A lock around every read and every transaction keeps
-each unit of work whole; SQLite is fast enough that this is not the bottleneck.
+each unit of work whole.
+
+Each trip to that thread costs more than a short statement does (a queue, a thread switch, a
+wake-up of the event loop), so a transaction (`Unit`) sends the statements whose result nobody
+waits for together: a typical answer is committed in one trip instead of six.
 """
 
 from __future__ import annotations
@@ -118,16 +122,16 @@ class Database:
                 )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Unit]:
         """One unit of work, committed before the block's caller goes on (e.g. replies)."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            unit = Unit(self.conn)
             try:
-                yield self.conn
+                yield unit
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await unit.rollback()
                 raise
-            await self.conn.execute("COMMIT")
+            await unit.commit()
 
     # execute_fetchall is one round trip to the database thread; cursor.execute + fetch + close
     # would be three, and every update does several reads.
@@ -148,6 +152,84 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+Params = Sequence[Any]
+
+
+class Unit:
+    """The statements of one transaction (see the module docstring).
+
+    `execute` only queues; the queue goes to the database thread with the next statement that
+    returns something (`insert`, `change`, `fetchone`, `fetchall`) or with the commit, each time
+    in one trip. The transaction begins (BEGIN IMMEDIATE) in the first trip.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._queued: list[tuple[str, Params]] = []
+        self._begun = False
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        self._queued.append((sql, params))
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT now; the new row's id."""
+        return await self._trip(sql, params, lambda cursor: cursor.lastrowid)
+
+    async def change(self, sql: str, params: Params = ()) -> int:
+        """Run an UPDATE or DELETE now; how many rows it changed."""
+        return await self._trip(sql, params, lambda cursor: cursor.rowcount)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self._trip(sql, params, lambda cursor: cursor.fetchone())
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self._trip(sql, params, lambda cursor: cursor.fetchall())
+
+    async def commit(self) -> None:
+        if self._queued or self._begun:
+            await self._trip("COMMIT", (), lambda cursor: None)
+
+    async def rollback(self) -> None:
+        self._queued.clear()
+        if self._begun:
+            await self._run(lambda conn: conn.execute("ROLLBACK"))
+            self._begun = False
+
+    async def _trip(self, sql: str, params: Params, result: Any) -> Any:
+        queued, self._queued = [*self._queued, (sql, params)], []
+        begin = not self._begun
+
+        def work(conn: sqlite3.Connection) -> Any:
+            if begin:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = None
+                for statement, values in queued:
+                    cursor = conn.execute(statement, values)
+                assert cursor is not None
+                return result(cursor)
+            except BaseException:
+                # Failed inside one trip: nothing of this transaction may stay, whatever the
+                # caller does next.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        try:
+            value = await self._run(work)
+        except BaseException:
+            self._begun = False
+            raise
+        self._begun = sql != "COMMIT"
+        return value
+
+    async def _run(self, work: Any) -> Any:
+        # aiosqlite's own primitive for "call this on the connection's thread": every public
+        # method is built on it. Public API would cost one trip per statement.
+        raw = self._conn._conn
+        return await self._conn._execute(work, raw)
 
 
 async def backup_to(source: Path, target: Path) -> int:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database, utcnow
+from storage.db import Database, Unit, utcnow
 
 _COLUMNS = (
     "id, user_id, name, status, language, created_at, updated_at, submitted_at, reopened_from"
@@ -30,14 +28,12 @@ class Draft:
         return self.status == "draft"
 
 
-async def create(conn: aiosqlite.Connection, user_id: int, language: str) -> int:
+async def create(conn: Unit, user_id: int, language: str) -> int:
     now = utcnow()
-    cursor = await conn.execute(
+    draft_id = await conn.insert(
         "INSERT INTO drafts (user_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)",
         (user_id, language, now, now),
     )
-    draft_id = cursor.lastrowid
-    await cursor.close()
     assert draft_id is not None
     return draft_id
 
@@ -65,9 +61,7 @@ async def answers(db: Database, draft_id: int) -> dict[str, str]:
     return {row["section_id"]: row["value"] for row in rows}
 
 
-async def save_answer(
-    conn: aiosqlite.Connection, draft_id: int, section_id: str, value: str
-) -> None:
+async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) -> None:
     now = utcnow()
     await conn.execute(
         "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) VALUES (?, ?, ?, ?) "
@@ -82,38 +76,34 @@ async def save_answer(
     await conn.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id))
 
 
-async def rename(conn: aiosqlite.Connection, draft_id: int, name: str) -> None:
+async def rename(conn: Unit, draft_id: int, name: str) -> None:
     await conn.execute(
         "UPDATE drafts SET name = ?, updated_at = ? WHERE id = ?", (name, utcnow(), draft_id)
     )
 
 
-async def delete(conn: aiosqlite.Connection, draft_id: int) -> None:
+async def delete(conn: Unit, draft_id: int) -> None:
     await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
 
 
-async def submit(conn: aiosqlite.Connection, draft_id: int) -> bool:
+async def submit(conn: Unit, draft_id: int) -> bool:
     now = utcnow()
-    cursor = await conn.execute(
+    changed = await conn.change(
         "UPDATE drafts SET status = 'submitted', submitted_at = ?, updated_at = ? "
         "WHERE id = ? AND status = 'draft'",
         (now, now, draft_id),
     )
-    changed = cursor.rowcount
-    await cursor.close()
     return changed == 1
 
 
-async def reopen(conn: aiosqlite.Connection, draft: Draft) -> int:
+async def reopen(conn: Unit, draft: Draft) -> int:
     """A new editable copy of a submitted draft; the submitted one stays as it was."""
     now = utcnow()
-    cursor = await conn.execute(
+    copy_id = await conn.insert(
         "INSERT INTO drafts (user_id, name, language, created_at, updated_at, reopened_from) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (draft.user_id, draft.name, draft.language, now, now, draft.id),
     )
-    copy_id = cursor.lastrowid
-    await cursor.close()
     await conn.execute(
         "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) "
         "SELECT ?, section_id, value, ? FROM draft_answers WHERE draft_id = ?",

@@ -20,13 +20,11 @@ async def record(
     """Log one query; returns (id, token) for the feedback buttons."""
     token = secrets.token_hex(4)
     async with db.transaction() as conn:
-        cursor = await conn.execute(
+        query_id = await conn.insert(
             "INSERT INTO faq_queries (token, created_at, language, matched_in, query, outcome, top)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (token, utcnow(), language, matched_in, query[:500], outcome, json.dumps(top)),
         )
-        query_id = cursor.lastrowid
-        await cursor.close()
     assert query_id is not None
     return query_id, token
 
@@ -57,10 +55,8 @@ async def add_feedback(
 
 async def set_chosen(db: Database, query_id: int, token: str, entry_id: str | None) -> bool:
     async with db.transaction() as conn:
-        cursor = await conn.execute(
+        changed = await conn.change(
             "UPDATE faq_queries SET chosen = ? WHERE id = ? AND token = ?",
             (entry_id or "", query_id, token),
         )
-        changed = cursor.rowcount
-        await cursor.close()
     return changed == 1

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Database, Unit
 
 # Sections that identify a person; removed from a submitted outline that is kept after its
 # author deleted their data.
@@ -58,7 +56,7 @@ async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
     }
 
 
-async def delete_user(conn: aiosqlite.Connection, user_id: int, *, keep_submitted: bool) -> None:
+async def delete_user(conn: Unit, user_id: int, *, keep_submitted: bool) -> None:
     """Delete the user and all that is theirs, inside the caller's transaction.
 
     Everything hangs off users with ON DELETE CASCADE. A submitted outline that the programme

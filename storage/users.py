@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from storage.conversations import Conversation
 from storage.db import Database, utcnow
 
 _COLUMNS = "id, language, telegram_language, first_seen, last_seen, role, privacy_seen_at"
+_ARRIVAL = (
+    "SELECT u.id, u.language, u.telegram_language, u.first_seen, u.last_seen, u.role, "
+    "u.privacy_seen_at, c.flow, c.step, c.data FROM users u "
+    "LEFT JOIN conversations c ON c.user_id = u.id WHERE u.id = ?"
+)
 
 
 @dataclass(frozen=True)
@@ -27,9 +34,12 @@ class User:
 LAST_SEEN_PRECISION = timedelta(minutes=15)
 
 
-async def touch(db: Database, user_id: int, telegram_language: str | None) -> User:
-    """The user's row, created on first contact; last_seen and Telegram's language kept fresh."""
-    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+async def touch(
+    db: Database, user_id: int, telegram_language: str | None
+) -> tuple[User, Conversation | None]:
+    """The user's row, created on first contact, with last_seen and Telegram's language kept
+    fresh; and the state of their conversation. Every update needs both: one trip reads them."""
+    row = await db.fetchone(_ARRIVAL, (user_id,))
     now = utcnow()
     if row is None:
         async with db.transaction() as conn:
@@ -38,20 +48,22 @@ async def touch(db: Database, user_id: int, telegram_language: str | None) -> Us
                 "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (user_id, telegram_language, now, now),
             )
-        return User(user_id, None, telegram_language, now, now, "applicant", is_new=True)
-    user = User(*row)
+        return User(user_id, None, telegram_language, now, now, "applicant", is_new=True), None
+    user = User(*row[:7])
+    state = Conversation(row["flow"], row["step"], json.loads(row["data"])) if row["flow"] else None
     stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
     language_changed = telegram_language is not None and telegram_language != user.telegram_language
     if stale < LAST_SEEN_PRECISION and not language_changed:
-        return user
+        return user, state
     await db.execute(
         "UPDATE users SET last_seen = ?, telegram_language = COALESCE(?, telegram_language) "
         "WHERE id = ?",
         (now, telegram_language, user_id),
     )
-    return replace(
+    fresh = replace(
         user, last_seen=now, telegram_language=telegram_language or user.telegram_language
     )
+    return fresh, state
 
 
 async def get(db: Database, user_id: int) -> User | None:

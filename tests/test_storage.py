@@ -25,10 +25,15 @@ async def test_an_old_database_is_upgraded_and_keeps_its_rows(tmp_path):
     path = tmp_path / "bot.sqlite3"
     old = Database(path)
     await old.open(target_version=1)
-    assert await old.version() == 1
-    await users_repo.touch(old, 42, "sv")
-    await users_repo.set_language(old, 42, "en")
-    await old.close()
+    try:
+        assert await old.version() == 1
+        # Rows as version 1 code wrote them (today's code expects today's schema).
+        await old.execute(
+            "INSERT INTO users (id, language, telegram_language, first_seen, last_seen) "
+            "VALUES (42, 'en', 'sv', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')"
+        )
+    finally:
+        await old.close()
 
     db = Database(path)
     await db.open()
@@ -71,5 +76,39 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
                 )
                 raise RuntimeError("boom")
         assert await users_repo.get(db, 1) is None
+    finally:
+        await db.close()
+
+
+async def test_a_transaction_commits_whole_or_not_at_all_however_its_trips_fall(tmp_path):
+    """Queued statements, statements that return something, and a failure in either."""
+    db = Database(tmp_path / "bot.sqlite3")
+    await db.open()
+    insert = "INSERT INTO users (id, first_seen, last_seen) VALUES (?, 'x', 'x')"
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(insert, (1,))
+            await conn.execute(insert, (2,))
+            assert await conn.change("UPDATE users SET role = 'coordinator' WHERE id < 3") == 2
+            await conn.execute(insert, (3,))
+            assert [r[0] for r in await conn.fetchall("SELECT id FROM users")] == [1, 2, 3]
+        assert [r[0] for r in await db.fetchall("SELECT id FROM users")] == [1, 2, 3]
+
+        # The second statement of a batch fails: the first of the same batch is undone too.
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as conn:
+                await conn.execute(insert, (4,))
+                await conn.execute(insert, (1,))  # already there
+        # A failure after an earlier trip has begun the transaction.
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as conn:
+                assert await conn.insert(insert, (5,)) == 5
+                await conn.execute(insert, (2,))
+        assert [r[0] for r in await db.fetchall("SELECT id FROM users")] == [1, 2, 3]
+
+        # The connection is usable afterwards, not left inside a transaction.
+        async with db.transaction() as conn:
+            await conn.execute(insert, (6,))
+        assert (await db.fetchone("SELECT COUNT(*) FROM users"))[0] == 4
     finally:
         await db.close()
