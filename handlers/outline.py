@@ -181,9 +181,17 @@ def _step_message(context: BotContext, step: Step, answers: dict[str, str]) -> t
 
 
 async def ask_step(
-    update: Update, context: BotContext, step: Step, *, new_message: bool, intro: str = ""
+    update: Update,
+    context: BotContext,
+    step: Step,
+    *,
+    new_message: bool,
+    intro: str = "",
+    answers: dict[str, str] | None = None,
 ) -> None:
-    answers = await drafts.answers(context.db, step.draft)
+    """Show a step; `answers` are the draft's answers when the caller has just read them."""
+    if answers is None:
+        answers = await drafts.answers(context.db, step.draft)
     section = context.services.content.outline[step.index]
     if section.kind == "subthemes" and not step.selected and answers.get(section.id):
         step = Step(
@@ -201,7 +209,14 @@ async def ask_step(
 
 
 async def _save(
-    update: Update, context: BotContext, step: Step, section: Section, value: str, *, typed: bool
+    update: Update,
+    context: BotContext,
+    step: Step,
+    section: Section,
+    value: str,
+    answers: dict[str, str],
+    *,
+    typed: bool,
 ) -> None:
     """Commit the answer and the next step in one transaction, then show what comes next."""
     assert context.user is not None
@@ -219,7 +234,10 @@ async def _save(
         assert draft is not None
         await send_review(update, context, draft, new_message=typed)
     else:
-        await ask_step(update, context, Step(step.draft, following), new_message=typed)
+        answers = {**answers, section.id: value}
+        await ask_step(
+            update, context, Step(step.draft, following), new_message=typed, answers=answers
+        )
 
 
 async def on_text(update: Update, context: BotContext, state: Conversation) -> None:
@@ -233,17 +251,17 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         await faq.answer_question(update, context)
         await _reask(update, context, step)
         return
-    draft = await drafts.get(context.db, step.draft, context.user.id)
-    if draft is None or not draft.editable:
+    found = await drafts.get_with_answers(context.db, step.draft, context.user.id)
+    if found is None or not found[0].editable:
         await conversations.set_state(context.db, context.user.id, None)
         await start.send_menu(update, context)
         return
+    answers = found[1]
     section = context.services.content.outline[step.index]
     if section.kind in ("choice", "subthemes"):
         await send(update, context, _("Please choose with the buttons."))
         await _reask(update, context, step)
         return
-    answers = await drafts.answers(context.db, draft.id)
     value, problem = validate(section, text, answers)
     if problem is not None:
         # The question is still on screen just above: a short reply with the step's buttons
@@ -263,7 +281,7 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         )
         return
     assert value is not None
-    await _save(update, context, step, section, value, typed=True)
+    await _save(update, context, step, section, value, answers, typed=True)
 
 
 def _problem_text(context: BotContext, problem) -> str:
@@ -322,14 +340,15 @@ async def button(update: Update, context: BotContext) -> None:
             )
             await new_draft(update, context, chosen)
             return
-    draft = (
-        await drafts.get(context.db, int(parts[2]), context.user.id)
+    found = (
+        await drafts.get_with_answers(context.db, int(parts[2]), context.user.id)
         if len(parts) >= 3 and parts[2].isdigit()
         else None
     )
-    if draft is None:
+    if found is None:
         await _stale(update, context)
         return
+    draft, answers = found
     if action in ("r", "go", "doc", "sub", "subok", "re"):
         await _draft_action(update, context, action, draft)
         return
@@ -337,7 +356,7 @@ async def button(update: Update, context: BotContext) -> None:
     if step is None:
         await _stale(update, context)
         return
-    await _step_action(update, context, action, parts[4:], step)
+    await _step_action(update, context, action, parts[4:], step, answers)
 
 
 async def _stale(update: Update, context: BotContext) -> None:
@@ -357,40 +376,44 @@ async def _current_step(context: BotContext, parts: list[str], draft: Draft) -> 
 
 
 async def _step_action(
-    update: Update, context: BotContext, action: str, extra: list[str], step: Step
+    update: Update,
+    context: BotContext,
+    action: str,
+    extra: list[str],
+    step: Step,
+    answers: dict[str, str],
 ) -> None:
     assert context.user is not None
     _ = context.gettext
     content = context.services.content
     section = content.outline[step.index]
-    answers = await drafts.answers(context.db, step.draft)
     if action == "o" and section.kind == "choice" and extra:
         if extra[0] not in {o.id for o in section.options}:
             await _stale(update, context)
             return
         await answer_button(update)
-        await _save(update, context, step, section, extra[0], typed=False)
+        await _save(update, context, step, section, extra[0], answers, typed=False)
     elif action == "t" and section.kind == "subthemes" and extra and extra[0] in content.subthemes:
         await answer_button(update)
         selected = list(step.selected)
         selected.remove(extra[0]) if extra[0] in selected else selected.append(extra[0])
         step = Step(step.draft, step.index, step.review, tuple(selected))
         await conversations.set_state(context.db, context.user.id, _state(step))
-        await ask_step(update, context, step, new_message=False)
+        await ask_step(update, context, step, new_message=False, answers=answers)
     elif action == "c" and section.kind == "subthemes" and step.selected:
         await answer_button(update)
-        await _save(update, context, step, section, ",".join(step.selected), typed=False)
+        await _save(update, context, step, section, ",".join(step.selected), answers, typed=False)
     elif action == "k" and answers.get(section.id):
         await answer_button(update)
-        await _save(update, context, step, section, answers[section.id], typed=False)
+        await _save(update, context, step, section, answers[section.id], answers, typed=False)
     elif action == "s" and not section.required:
         await answer_button(update)
-        await _save(update, context, step, section, "", typed=False)
+        await _save(update, context, step, section, "", answers, typed=False)
     elif action == "b" and step.index > 0 and not step.review:
         await answer_button(update)
         previous = Step(step.draft, step.index - 1)
         await conversations.set_state(context.db, context.user.id, _state(previous))
-        await ask_step(update, context, previous, new_message=False)
+        await ask_step(update, context, previous, new_message=False, answers=answers)
     elif action == "x":
         await answer_button(update)
         await conversations.set_state(context.db, context.user.id, None)

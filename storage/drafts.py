@@ -46,6 +46,23 @@ async def get(db: Database, draft_id: int, user_id: int) -> Draft | None:
     return Draft(*row) if row else None
 
 
+async def get_with_answers(
+    db: Database, draft_id: int, user_id: int
+) -> tuple[Draft, dict[str, str]] | None:
+    """`get` and `answers` in one trip to the database: an outline step needs both."""
+    rows = await db.fetchall(
+        f"SELECT {', '.join('d.' + c.strip() for c in _COLUMNS.split(','))}, "
+        "a.section_id, a.value FROM drafts d "
+        "LEFT JOIN draft_answers a ON a.draft_id = d.id WHERE d.id = ? AND d.user_id = ?",
+        (draft_id, user_id),
+    )
+    if not rows:
+        return None
+    width = len(_COLUMNS.split(","))
+    draft = Draft(*rows[0][:width])
+    return draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
+
+
 async def of_user(db: Database, user_id: int) -> list[Draft]:
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM drafts WHERE user_id = ? ORDER BY updated_at DESC, id DESC",
