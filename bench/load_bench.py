@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import signal
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -79,8 +79,9 @@ class Result:
     seconds: float
     latencies: list[float]
     cpu_seconds: float
+    sys_seconds: float
     peak_rss_mb: float
-    harness_cpu_seconds: float = 0.0
+    harness_cpu_seconds: float
 
     @property
     def rate(self) -> float:
@@ -95,11 +96,11 @@ class Result:
         return self.cpu_seconds * 1000 / self.updates
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    if os.environ.get("BENCH_SYS"):
-        print("utime", int(fields[11]) / 100, "stime", int(fields[12]) / 100)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, int(fields[12]) / tick
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -136,8 +137,17 @@ async def prefill(database: Path, users: int) -> None:
 
 
 async def run(
-    name: str, users: int, pause: float, prefilled: int = 0, rate_limited: bool = True
+    name: str,
+    users: int,
+    pause: float,
+    *,
+    seconds: float,
+    warmup: float = 3.0,
+    prefilled: int = 0,
+    rate_limited: bool = True,
 ) -> Result:
+    """Users loop over their script (a new user id for every round) for warmup + seconds; only
+    the steady state after the warm-up is measured."""
     telegram = FakeTelegram()
     server = await serve_http(telegram, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -160,62 +170,85 @@ async def run(
         if name == "ours"
         else [sys.executable, str(ROOT / "bench" / "reference_bot.py")]
     )
-    if os.environ.get("BENCH_CPROFILE") and name == "ours":
-        command[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_CPROFILE"]]
     process = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT)
     script = our_script if name == "ours" else reference_script
     latencies: list[float] = []
+    window = [float("inf"), float("inf")]  # measured from, until (perf_counter)
     try:
         while not telegram.calls_of("getUpdates"):  # noqa: ASYNC110 - another process
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # let start-up finish before measuring CPU
+        await asyncio.sleep(0.5)  # let start-up finish
 
         async def person(n: int) -> None:
-            user = TelegramUser(telegram, telegram.enqueue, user_id=100_000 + n, language_code="en")
-            for action, text, replies in script(n):
-                expected = telegram.events.get(user.chat, 0) + replies
-                started = time.perf_counter()
-                if action == "send":
-                    await user.send(text)
-                else:
-                    await user.press(text)
-                await telegram.wait_for_events(
-                    user.chat,
-                    lambda goal=expected: telegram.events.get(user.chat, 0) >= goal,
-                    120,
-                )
-                latencies.append(time.perf_counter() - started)
-                if pause:
-                    await asyncio.sleep(pause)
+            for round_ in itertools.count():
+                uid = 100_000 + round_ * users + n
+                user = TelegramUser(telegram, telegram.enqueue, user_id=uid, language_code="en")
+                for action, text, replies in script(uid):
+                    if time.perf_counter() >= window[1]:
+                        return
+                    expected = telegram.events.get(user.chat, 0) + replies
+                    started = time.perf_counter()
+                    if action == "send":
+                        await user.send(text)
+                    else:
+                        await user.press(text)
+                    await telegram.wait_for_events(
+                        user.chat,
+                        lambda goal=expected, chat=user.chat: telegram.events.get(chat, 0) >= goal,
+                        120,
+                    )
+                    if window[0] <= started and time.perf_counter() <= window[1]:
+                        latencies.append(time.perf_counter() - started)
+                    if pause:
+                        await asyncio.sleep(pause)
 
-        cpu_before = _cpu_seconds(process.pid)
-        harness_before = time.process_time()
         began = time.perf_counter()
-        await asyncio.gather(*(person(n) for n in range(users)))
-        elapsed = time.perf_counter() - began
-        cpu = _cpu_seconds(process.pid) - cpu_before
+        window[:] = [began + warmup, began + warmup + seconds]
+        people = asyncio.gather(*(person(n) for n in range(users)))
+        await asyncio.sleep(warmup)
+        cpu_before, sys_before = _cpu_seconds(process.pid)
+        harness_before = time.process_time()
+        await asyncio.sleep(seconds)
+        cpu_after, sys_after = _cpu_seconds(process.pid)
         harness_cpu = time.process_time() - harness_before
+        await people
         rss = _peak_rss_mb(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         await process.wait()
         server.close()
         await server.wait_closed()
-    return Result(name, users, len(latencies), elapsed, latencies, cpu, rss, harness_cpu)
+    return Result(
+        name,
+        users,
+        len(latencies),
+        seconds,
+        latencies,
+        cpu_after - cpu_before,
+        sys_after - sys_before,
+        rss,
+        harness_cpu,
+    )
 
 
-def show(ours: Result, reference: Result | None, label: str) -> None:
+def median_result(results: list[Result]) -> Result:
+    """The run with the median throughput (its latencies and CPU belong together)."""
+    return sorted(results, key=lambda r: r.rate)[len(results) // 2]
+
+
+def show(ours: Result, reference: Result | None, label: str, runs: int = 1) -> None:
     def row(r: Result) -> str:
         return (
             f"  {r.name:<10} {r.users:>5} {r.updates:>7} {r.rate:>9.1f} {r.pct(0.5):>8.1f} "
-            f"{r.pct(0.95):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms:>8.2f} {r.peak_rss_mb:>8.1f} "
+            f"{r.pct(0.95):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms:>8.2f} "
+            f"{r.sys_seconds / r.cpu_seconds:>5.0%} {r.peak_rss_mb:>7.1f} "
             f"{r.harness_cpu_seconds / r.seconds:>8.0%}"
         )
 
-    print(f"\n{label}")
+    print(f"\n{label}" + (f" (median of {runs} runs by throughput)" if runs > 1 else ""))
     print(
         f"  {'bot':<10} {'users':>5} {'updates':>7} {'updates/s':>9} {'p50 ms':>8} "
-        f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/u':>8} {'RSS MB':>8} {'harness':>8}"
+        f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/u':>8} {'sys':>5} {'RSS MB':>7} {'harness':>8}"
     )
     print(row(ours))
     if reference is not None:
@@ -233,25 +266,36 @@ async def main() -> None:
     parser.add_argument("--db-synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--capacity-only", action="store_true")
     parser.add_argument("--users", type=int, nargs="+", help="capacity sizes (default 50 200)")
+    parser.add_argument("--repeat", type=int, default=3, help="capacity runs per bot and size")
+    parser.add_argument("--seconds", type=float, default=10, help="measured time per run")
     args = parser.parse_args()
     global SYNCHRONOUS
     SYNCHRONOUS = args.db_synchronous
     sizes = args.users or ([10] if args.quick else [50, 200])
+    repeat = 1 if args.quick else args.repeat
+    seconds = 3 if args.quick else args.seconds
     for users in sizes:
-        ours = await run("ours", users, 0, rate_limited=False)
-        reference = await run("reference", users, 0)
-        show(ours, reference, f"capacity: {users} users, no pause (our rate limiter off)")
+        ours_runs, reference_runs = [], []
+        for _ in range(repeat):  # interleaved, so a slow spell of the machine hits both
+            ours_runs.append(await run("ours", users, 0, seconds=seconds, rate_limited=False))
+            reference_runs.append(await run("reference", users, 0, seconds=seconds))
+        show(
+            median_result(ours_runs),
+            median_result(reference_runs),
+            f"capacity: {users} users, no pause (our rate limiter off)",
+            repeat,
+        )
     if args.capacity_only:
         return
     realistic = 10 if args.quick else 50
-    ours = await run("ours", realistic, 1.5)
-    reference = await run("reference", realistic, 1.5)
+    long = 5 if args.quick else 3 * args.seconds
+    ours = await run("ours", realistic, 1.5, seconds=long)
+    reference = await run("reference", realistic, 1.5, seconds=long)
     show(ours, reference, f"realistic: {realistic} users, 1.5 s between messages")
-    unlimited = await run("ours", realistic, 1.5, rate_limited=False)
+    unlimited = await run("ours", realistic, 1.5, seconds=long, rate_limited=False)
     show(unlimited, reference, "realistic, our rate limiter off (the reference has none)")
-    big = await run("ours", realistic, 1.5, prefilled=1000 if args.quick else 10_000)
+    big = await run("ours", realistic, 1.5, seconds=long, prefilled=1000 if args.quick else 10_000)
     show(big, None, "realistic with 10,000 users and drafts already in the database")
-    print(f"\nmedian latency, realistic: {statistics.median(ours.latencies) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

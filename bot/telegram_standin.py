@@ -111,6 +111,8 @@ class FakeTelegram:
         self.calls: list[ApiCall] = []
         self.violations: list[str] = []
         self.messages: dict[tuple[int, int], SentMessage] = {}
+        # The same messages by chat: a long benchmark run must not scan every chat's messages.
+        self._by_chat: dict[int, dict[int, SentMessage]] = {}
         self.listeners: list[Callable[[str, SentMessage], None]] = []
         # Fault injection: called per request; an ApiError is returned as Telegram would, a
         # number of seconds makes the request hang that long and then fail.
@@ -213,6 +215,7 @@ class FakeTelegram:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if self.messages.pop(key, None) is None:
             raise ApiError(400, "Bad Request: message to delete not found")
+        del self._by_chat[key[0]][key[1]]
         return True
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
@@ -274,6 +277,7 @@ class FakeTelegram:
 
     def _store(self, event: str, message: SentMessage) -> dict[str, Any]:
         self.messages[(message.chat_id, message.message_id)] = message
+        self._by_chat.setdefault(message.chat_id, {})[message.message_id] = message
         for listener in self.listeners:
             listener(event, message)
         self.events[message.chat_id] = self.events.get(message.chat_id, 0) + 1
@@ -284,7 +288,7 @@ class FakeTelegram:
 
     # -- what the tests and the console look at ----------------------------------------------
     def sent_to(self, chat_id: int) -> list[SentMessage]:
-        return [m for (chat, _), m in sorted(self.messages.items()) if chat == chat_id]
+        return [m for _, m in sorted(self._by_chat.get(chat_id, {}).items())]
 
     async def wait_for_messages(self, chat_id: int, count: int, seconds: float = 30) -> None:
         """Wait until the chat has `count` messages from the bot (for a bot in another process)."""
@@ -473,12 +477,12 @@ class TelegramUser:
         return await self._deliver(update)
 
     async def _deliver(self, update: dict[str, Any]) -> list[SentMessage]:
-        before = {key: message.edits for key, message in self.telegram.messages.items()}
+        before = {m.message_id: m.edits for m in self.telegram.sent_to(self.chat)}
         await self.deliver(update)
         return [
             message
-            for key, message in sorted(self.telegram.messages.items())
-            if key[0] == self.chat and before.get(key, -1) != message.edits
+            for message in self.telegram.sent_to(self.chat)
+            if before.get(message.message_id, -1) != message.edits
         ]
 
     def messages(self) -> list[SentMessage]:
