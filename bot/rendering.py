@@ -16,6 +16,7 @@ from markupsafe import Markup
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+DOCUMENT_LIMIT = 50 * 1000 * 1000  # bytes of a file a bot sends (sendDocument)
 
 # Tags the Bot API accepts in parse_mode=HTML.
 ALLOWED_TAGS = frozenset(

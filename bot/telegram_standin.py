@@ -25,7 +25,14 @@ from urllib.parse import parse_qs
 
 from telegram.request import BaseRequest, RequestData
 
-from bot.rendering import CALLBACK_DATA_LIMIT, CAPTION_LIMIT, MESSAGE_LIMIT, check_html, utf16_len
+from bot.rendering import (
+    CALLBACK_DATA_LIMIT,
+    CAPTION_LIMIT,
+    DOCUMENT_LIMIT,
+    MESSAGE_LIMIT,
+    check_html,
+    utf16_len,
+)
 
 BOT_ID = 7000000001
 BOT_USERNAME = "et417_assistant_bot"
@@ -173,6 +180,9 @@ class FakeTelegram:
         document = params.get("document")
         name = getattr(document, "filename", None) or "document"
         content = getattr(document, "input_file_content", None) or getattr(document, "content", b"")
+        if isinstance(content, bytes) and len(content) > DOCUMENT_LIMIT:
+            self.violations.append(f"sendDocument: file of {len(content)} bytes")
+            raise ApiError(413, "Request Entity Too Large")
         message = SentMessage(
             int(params["chat_id"]),
             next(self._message_ids),

@@ -6,16 +6,21 @@ is logged.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import shutil
 import tempfile
+import zipfile
 from datetime import UTC, datetime, timedelta
+from typing import IO
 
 from telegram import Update
 
 from bot import coordination
 from bot.context import BotContext
 from bot.exports import FORMATS, export
-from bot.rendering import render
+from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import errors
 from handlers.common import answer_button, callback, callback_parts, send, show
 from storage.reports import Filter
@@ -54,12 +59,14 @@ async def export_start(update: Update, context: BotContext) -> None:
 
 
 async def export_button(update: Update, context: BotContext) -> None:
-    """ex:f:<format> asks which outlines; ex:g:<format>:<submitted|all> sends the file."""
+    """ex:f:<format> asks which outlines, ex:g:<format>:<which> which sub-theme, and
+    ex:s:<format>:<which>:<sub-theme id or *> sends the file."""
     if not is_coordinator(context):
         await _refuse(update, context)
         return
     _ = context.gettext
     parts = callback_parts(update)
+    subthemes = context.services.content.subthemes
     if len(parts) == 3 and parts[1] == "f" and parts[2] in FORMATS:
         await answer_button(update)
         await show(
@@ -72,38 +79,91 @@ async def export_button(update: Update, context: BotContext) -> None:
                 [(_("All, drafts included"), callback("ex", "g", parts[2], "all"))],
             ],
         )
-    elif len(parts) == 4 and parts[1] == "g" and parts[2] in FORMATS:
-        choice = parts[3]
-        if choice not in ("submitted", "recent", "all"):
-            await errors.stale_button(update, context)
-            return
+    elif len(parts) == 4 and parts[1] == "g" and parts[2] in FORMATS and parts[3] in _WHICH:
+        await answer_button(update)
+        await show(
+            update,
+            context,
+            _("Which sub-theme?"),
+            [[(_("All sub-themes"), callback("ex", "s", parts[2], parts[3], "*"))]]
+            + [
+                [(s.short[context.lang], callback("ex", "s", parts[2], parts[3], s.id))]
+                for s in subthemes.values()
+            ],
+        )
+    elif (
+        len(parts) == 5
+        and parts[1] == "s"
+        and parts[2] in FORMATS
+        and parts[3] in _WHICH
+        and (parts[4] == "*" or parts[4] in subthemes)
+    ):
         await answer_button(update, _("Preparing the file…"))
         since = None
-        if choice == "recent":
+        if parts[3] == "recent":
             since = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
-        selection = Filter(status="all" if choice == "all" else "submitted", since=since)
+        selection = Filter(
+            status="all" if parts[3] == "all" else "submitted",
+            since=since,
+            subtheme=None if parts[4] == "*" else parts[4],
+        )
         await send_export(update, context, parts[2], selection)
     else:
         await errors.stale_button(update, context)
+
+
+_WHICH = ("submitted", "recent", "all")
 
 
 async def send_export(update: Update, context: BotContext, fmt: str, selection: Filter) -> None:
     chat = update.effective_chat
     assert chat is not None
     services = context.services
-    # A spooled file: small exports stay in memory, big ones go to disk instead of RAM.
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as fh:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    filename = f"et417-outlines-{stamp}.{fmt}"
+    # Telegram takes files of up to 50 MB from bots: a bigger export is sent zipped (text
+    # compresses about tenfold); one still too big gets a pointer to the command line.
+    with contextlib.ExitStack() as files:
+        # A spooled file: small exports stay in memory, big ones go to disk instead of RAM.
+        fh = files.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024))
         count = await export(
             fh, fmt, services.db, services.content, selection, context.lang, context.gettext
         )
+        if fh.tell() > DOCUMENT_LIMIT:
+            fh.seek(0)
+            fh = files.enter_context(await asyncio.to_thread(_zip, fh, filename))
+            filename += ".zip"
+        size = fh.tell()
         fh.seek(0)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        if size > DOCUMENT_LIMIT:
+            log.warning("export of %d outlines too big for Telegram: %d bytes", count, size)
+            await send(
+                update,
+                context,
+                context.gettext(
+                    "The file is too big for Telegram ({count} outlines). Choose fewer "
+                    "outlines, or export on the server: python -m bot export.",
+                    count=count,
+                ),
+            )
+            return
         await context.bot.send_document(
             chat.id,
             document=fh.read(),
-            filename=f"et417-outlines-{stamp}.{fmt}",
+            filename=filename,
             caption=context.gettext("Outlines: {count}.", count=count),
         )
+
+
+def _zip(source: IO[bytes], name: str) -> IO[bytes]:
+    """`source` zipped into a new spooled file, left positioned at its end."""
+    target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned
+    with (
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w") as member,
+    ):
+        shutil.copyfileobj(source, member, 1024 * 1024)
+    return target
 
 
 async def stats(update: Update, context: BotContext) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+import zipfile
 from html.parser import HTMLParser
 from importlib import resources
 
@@ -142,6 +143,7 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
     await coordinator.send("/export")
     await coordinator.press("CSV")
     await coordinator.press("All, drafts included")
+    await coordinator.press("All sub-themes")
     [call] = bot.telegram.calls_of("sendDocument")
     rows = list(
         csv.reader(
@@ -152,6 +154,21 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
     assert len(rows) == 4
     assert call.params["caption"] == "Outlines: 3."
 
+    # One sub-theme, submitted only: the hostile outline (leisure) alone.
+    await coordinator.send("/export")
+    await coordinator.press("JSON")
+    await coordinator.press("Submitted")
+    await coordinator.press(CONTENT.subthemes["leisure"].short["en"])
+    document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
+    [only] = json.loads(document.input_file_content)
+    assert only["sections"]["subthemes"] == ["leisure"]
+    assert only["sections"]["title"].startswith(INJECTION)
+
+    # A forged sub-theme or format changes nothing.
+    for forged in ("ex:s:csv:all:nonexistent", "ex:s:exe:all:*", "ex:s:csv:everything:*"):
+        await coordinator.press_data(forged, coordinator.last)
+    assert len(bot.telegram.calls_of("sendDocument")) == 2
+
 
 async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, caplog):
     applicant = await bot.user(user_id=501, language_code="en")
@@ -160,6 +177,7 @@ async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, cap
         [reply] = await applicant.send(command)
         assert reply.text == unknown.text.replace("/nonsense", command)
     await applicant.press_data("ex:g:csv:all", applicant.last)
+    await applicant.press_data("ex:s:csv:all:*", applicant.last)
     assert bot.telegram.calls_of("sendDocument") == []
     assert "coordinator command refused" in caplog.text
 
@@ -239,3 +257,33 @@ async def test_coordinators_added_on_the_command_line_are_coordinators(bot, sett
     run_bot("coordinators", "remove", "4242", env=env)
     [reply] = await (await bot.user(user_id=4242, language_code="en")).send("/stats")
     assert reply.text.startswith("I don't know the command /stats")
+
+
+async def test_an_export_too_big_for_telegram_goes_zipped_or_is_refused(outlines, monkeypatch):
+    bot = outlines
+    coordinator = await bot.user(user_id=9001, language_code="en")
+
+    async def export_csv() -> None:
+        await coordinator.send("/export")
+        await coordinator.press("CSV")
+        await coordinator.press("All, drafts included")
+        await coordinator.press("All sub-themes")
+
+    await export_csv()
+    plain = bot.telegram.calls_of("sendDocument")[-1].params["document"].input_file_content
+
+    # Telegram's 50 MB, scaled down to just under this export: the file goes zipped.
+    monkeypatch.setattr("handlers.coordinator.DOCUMENT_LIMIT", len(plain) - 1)
+    await export_csv()
+    call = bot.telegram.calls_of("sendDocument")[-1]
+    assert call.params["document"].filename.endswith(".csv.zip")
+    with zipfile.ZipFile(io.BytesIO(call.params["document"].input_file_content)) as archive:
+        [member] = archive.namelist()
+        assert member.endswith(".csv") and archive.read(member) == plain
+
+    # Too big even zipped: a clear reply, no file.
+    monkeypatch.setattr("handlers.coordinator.DOCUMENT_LIMIT", 100)
+    await export_csv()
+    assert len(bot.telegram.calls_of("sendDocument")) == 2
+    assert "too big for Telegram" in coordinator.last.text
+    assert "python -m bot export" in coordinator.last.text
