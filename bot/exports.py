@@ -8,7 +8,7 @@ however many outlines there are. Cells that a spreadsheet would run as a formula
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -44,49 +44,60 @@ def columns(content: Content, language: str, meta_headers: dict[str, str]) -> li
     ]
 
 
-def _cells(content: Content, outline: Outline, language: str) -> dict[str, str]:
-    """Readable values (option labels, sub-theme names, formatted money) for people."""
-    cells = {
-        "id": str(outline.id),
-        "status": outline.status,
-        "language": outline.language,
-        "created_at": outline.created_at,
-        "updated_at": outline.updated_at,
-        "submitted_at": outline.submitted_at or "",
-        "name": outline.name or outline.answers.get("title", ""),
-    }
-    for section in content.outline:
-        value = outline.answers.get(section.id, "")
-        if section.kind in ("choice", "subthemes"):
-            value = display(content, section, value, language)
-        cells[section.id] = value
-    return cells
+def _readable_rows(
+    content: Content, rows: AsyncIterator[list[Any]], language: str
+) -> AsyncIterator[list[str]]:
+    """Rows of `storage.reports.outline_rows` (the order of `columns`) made readable in place
+    for people: option labels and sub-theme names instead of ids, the title when unnamed."""
+    sections = content.outline
+    width = len(META)
+    shown = [(width + i, s) for i, s in enumerate(sections) if s.kind in ("choice", "subthemes")]
+    title = width + next((i for i, s in enumerate(sections) if s.id == "title"), 0)
+
+    async def readable() -> AsyncIterator[list[str]]:
+        async for row in rows:
+            row[0] = str(row[0])
+            row[5] = row[5] or ""
+            row[6] = row[6] or row[title]
+            for index, section in shown:
+                if row[index]:
+                    row[index] = display(content, section, row[index], language)
+            yield row
+
+    return readable()
 
 
-async def write_csv(
-    fh: IO[bytes],
-    content: Content,
-    items: AsyncIterator[Outline],
-    cols: list[Column],
-    language: str,
-) -> int:
+_SEPARATOR = "\x1f"  # never in stored text (clean_text drops control characters); checked anyway
+
+
+async def write_csv(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[Column]) -> int:
     """UTF-8 with BOM and semicolons: what Excel with Finnish settings opens correctly.
 
-    Every field is quoted and inner quotes doubled (RFC 4180). Done with str.join rather than the
-    csv module, which scans long texts character by character and took 2.5 times as long on
-    10,000 full outlines."""
+    Every field is quoted and inner quotes doubled (RFC 4180). A row is escaped as one string
+    (formulas neutralized, fields joined by a separator, quotes doubled, the separator turned
+    into ";"), which is several times faster than field by field: the csv
+    module took 2.5 times as long as per-field str.join on 10,000 full outlines, and that
+    twice as long as this."""
     fh.write("\ufeff".encode())
-    fh.write(_csv_line(neutralize(c.header) for c in cols))
+    fh.write(_csv_line([c.header for c in cols]))
     count = 0
-    async for outline in items:
-        cells = _cells(content, outline, language)
-        fh.write(_csv_line(neutralize(cells[c.key]) for c in cols))
+    lines: list[bytes] = []
+    async for row in rows:
+        lines.append(_csv_line(row))
         count += 1
+        if len(lines) == 256:
+            fh.write(b"".join(lines))
+            lines.clear()
+    fh.write(b"".join(lines))
     return count
 
 
-def _csv_line(fields: Iterable[str]) -> bytes:
-    return (";".join('"' + f.replace('"', '""') + '"' for f in fields) + "\r\n").encode()
+def _csv_line(fields: list[str]) -> bytes:
+    fields = ["'" + f if f.startswith(_FORMULA_START) else f for f in fields]
+    joined = _SEPARATOR.join(fields)
+    if joined.count(_SEPARATOR) != len(fields) - 1:  # a field held the separator itself
+        joined = _SEPARATOR.join(f.replace(_SEPARATOR, " ") for f in fields)
+    return ('"' + joined.replace('"', '""').replace(_SEPARATOR, '";"') + '"\r\n').encode()
 
 
 async def write_json(
@@ -127,13 +138,7 @@ def _json_value(kind: str, value: str | None) -> Any:
     return value
 
 
-async def write_xlsx(
-    fh: IO[bytes],
-    content: Content,
-    items: AsyncIterator[Outline],
-    cols: list[Column],
-    language: str,
-) -> int:
+async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[Column]) -> int:
     import xlsxwriter  # imported here: only coordinators' exports need it
 
     # constant_memory: rows are flushed to disk as they are written, not kept in memory.
@@ -147,12 +152,11 @@ async def write_xlsx(
         sheet.write_string(0, index, neutralize(column.header), header)
     sheet.freeze_panes(1, 1)
     count = 0
-    async for outline in items:
+    async for row in rows:
         count += 1
-        cells = _cells(content, outline, language)
         # The column's format (wrapped text) applies; a format per cell would only cost time.
-        for index, column in enumerate(cols):
-            sheet.write_string(count, index, neutralize(cells[column.key]))
+        for index, value in enumerate(row):
+            sheet.write_string(count, index, neutralize(value))
     sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
     workbook.close()
     return count
@@ -272,12 +276,13 @@ async def export(
     from storage import reports
 
     cols = columns(content, language, meta_headers(gettext))
-    if fmt == "csv":
-        return await write_csv(fh, content, reports.outlines(db, selection), cols, language)
+    section_ids = [section.id for section in content.outline]
+    if fmt in ("csv", "xlsx"):
+        rows = _readable_rows(content, reports.outline_rows(db, selection, section_ids), language)
+        writer = write_csv if fmt == "csv" else write_xlsx
+        return await writer(fh, rows, cols)
     if fmt == "json":
         return await write_json(fh, content, reports.outlines(db, selection), cols, language)
-    if fmt == "xlsx":
-        return await write_xlsx(fh, content, reports.outlines(db, selection), cols, language)
     if fmt == "html":
         summary = ReportSummary(
             by_status=await reports.count_outlines(db, selection),

@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
+T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -133,6 +134,12 @@ class Database:
                 raise
             await unit.commit()
 
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` with the raw connection on the database thread: several reads in one
+        trip. No transaction is opened; `work` must only read."""
+        async with self._lock:
+            return await _in_thread(self.conn, work)
+
     # execute_fetchall is one round trip to the database thread; cursor.execute + fetch + close
     # would be three, and every update does several reads.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
@@ -226,10 +233,13 @@ class Unit:
         return value
 
     async def _run(self, work: Any) -> Any:
-        # aiosqlite's own primitive for "call this on the connection's thread": every public
-        # method is built on it. Public API would cost one trip per statement.
-        raw = self._conn._conn
-        return await self._conn._execute(work, raw)
+        return await _in_thread(self._conn, work)
+
+
+async def _in_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    # aiosqlite's own primitive for "call this on the connection's thread": every public
+    # method is built on it. Public API would cost one trip per statement.
+    return await conn._execute(work, conn._conn)
 
 
 async def backup_to(source: Path, target: Path) -> int:

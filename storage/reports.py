@@ -6,6 +6,8 @@ at once; every page is one short read under the connection's lock.
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,28 +59,76 @@ def _where(selection: Filter) -> tuple[str, list[Any]]:
 
 
 async def outlines(db: Database, selection: Filter) -> AsyncIterator[Outline]:
+    """The selected outlines in id order, a page at a time.
+
+    Pages are read one after another, not ahead: reading the next page on the database thread
+    while this one is formatted was slower, as both threads then wait for the GIL."""
     where, params = _where(selection)
     last = 0
-    while True:
-        rows = await db.fetchall(
-            "SELECT d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name "
-            f"FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
-            [last, *params],
-        )
-        if not rows:
-            return
-        ids = [row["id"] for row in rows]
-        answers: dict[int, dict[str, str]] = {i: {} for i in ids}
-        # A range scan of the primary key; answers of drafts the filter left out are skipped.
-        for draft_id, section_id, value in await db.fetchall(
+    while page := await _page(db, where, params, last):
+        for outline in page:
+            yield outline
+        last = page[-1].id
+
+
+async def _page(db: Database, where: str, params: list[Any], after: int) -> list[Outline]:
+    rows = await db.fetchall(
+        "SELECT d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name "
+        f"FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
+        [after, *params],
+    )
+    if not rows:
+        return []
+    answers: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
+    # A range scan of the primary key; answers of drafts the filter left out are skipped.
+    for draft_id, section_id, value in await db.fetchall(
+        "SELECT draft_id, section_id, value FROM draft_answers WHERE draft_id BETWEEN ? AND ?",
+        (rows[0][0], rows[-1][0]),
+    ):
+        if draft_id in answers:
+            answers[draft_id][section_id] = value
+    return [Outline(*row, answers=answers[row[0]]) for row in rows]
+
+
+_META = "d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name"
+
+
+async def outline_rows(
+    db: Database, selection: Filter, section_ids: list[str]
+) -> AsyncIterator[list[Any]]:
+    """The selected outlines as flat rows, in id order: the columns of `_META`, then the answer
+    to each of `section_ids` ("" where there is none). The spreadsheet exports' fast path: no
+    dictionary per outline, one trip to the database thread per page."""
+    where, params = _where(selection)
+    width = len(_META.split(","))
+    position = {section_id: width + i for i, section_id in enumerate(section_ids)}
+    blank = [""] * len(section_ids)
+
+    def page(conn: sqlite3.Connection, after: int) -> list[list[Any]]:
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: cheaper than rows with names
+        drafts = cursor.execute(
+            f"SELECT {_META} FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
+            [after, *params],
+        ).fetchall()
+        if not drafts:
+            return []
+        rows = {draft[0]: [*draft, *blank] for draft in drafts}
+        for draft_id, section_id, value in cursor.execute(
             "SELECT draft_id, section_id, value FROM draft_answers WHERE draft_id BETWEEN ? AND ?",
-            (ids[0], ids[-1]),
+            (drafts[0][0], drafts[-1][0]),
         ):
-            if draft_id in answers:
-                answers[draft_id][section_id] = value
+            row = rows.get(draft_id)
+            if row is not None and section_id in position:
+                row[position[section_id]] = value
+        return list(rows.values())
+
+    last = 0
+    # One trip to the database thread per page, the rows assembled there.
+    while rows := await db.read(functools.partial(page, after=last)):
         for row in rows:
-            yield Outline(*row, answers=answers[row["id"]])
-        last = ids[-1]
+            yield row
+        last = rows[-1][0]
 
 
 async def count_outlines(db: Database, selection: Filter) -> dict[str, int]:

@@ -74,6 +74,20 @@ async def test_csv_export_opens_in_excel_and_neutralizes_formulas(outlines, sett
     everything = _export(settings, "--format", "csv", "--status", "all")
     assert len(list(csv.reader(io.StringIO(everything.stdout), delimiter=";"))) == 4
 
+    # Text the bot would never store (it drops control characters) still makes valid CSV.
+    odd = '-1 "quoted"\x1f;\nnext line'
+    await outlines.db.execute(
+        "UPDATE draft_answers SET value = ? WHERE section_id = 'need'", (odd,)
+    )
+    rows = list(
+        csv.reader(
+            io.StringIO(_export(settings, "--format", "csv", "--lang", "en").stdout), delimiter=";"
+        )
+    )
+    assert len(rows) == 3
+    column = rows[0].index(SECTIONS[INDEX["need"]].text["en"].title)
+    assert {row[column] for row in rows[1:]} == {'\'-1 "quoted" ;\nnext line'}
+
 
 async def test_xlsx_export_has_a_frozen_header_and_neutralized_cells(outlines, settings, tmp_path):
     target = tmp_path / "out.xlsx"
