@@ -152,11 +152,13 @@ async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[C
         sheet.write_string(0, index, neutralize(column.header), header)
     sheet.freeze_panes(1, 1)
     count = 0
+    write = sheet.write_string
     async for row in rows:
         count += 1
         # The column's format (wrapped text) applies; a format per cell would only cost time.
+        # neutralize() inlined: this loop runs for every cell.
         for index, value in enumerate(row):
-            sheet.write_string(count, index, neutralize(value))
+            write(count, index, "'" + value if value.startswith(_FORMULA_START) else value)
     sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
     workbook.close()
     return count
