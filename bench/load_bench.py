@@ -265,13 +265,16 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small numbers, to try it out")
     parser.add_argument("--db-synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--capacity-only", action="store_true")
+    parser.add_argument(
+        "--realistic-only", action="store_true", help="the realistic shape, our limiter off"
+    )
     parser.add_argument("--users", type=int, nargs="+", help="capacity sizes (default 50 200)")
     parser.add_argument("--repeat", type=int, default=3, help="capacity runs per bot and size")
     parser.add_argument("--seconds", type=float, default=10, help="measured time per run")
     args = parser.parse_args()
     global SYNCHRONOUS
     SYNCHRONOUS = args.db_synchronous
-    sizes = args.users or ([10] if args.quick else [50, 200])
+    sizes = [] if args.realistic_only else args.users or ([10] if args.quick else [50, 200])
     repeat = 1 if args.quick else args.repeat
     seconds = 3 if args.quick else args.seconds
     for users in sizes:
@@ -289,11 +292,14 @@ async def main() -> None:
         return
     realistic = 10 if args.quick else 50
     long = 5 if args.quick else 3 * args.seconds
-    ours = await run("ours", realistic, 1.5, seconds=long)
     reference = await run("reference", realistic, 1.5, seconds=long)
-    show(ours, reference, f"realistic: {realistic} users, 1.5 s between messages")
+    if not args.realistic_only:
+        ours = await run("ours", realistic, 1.5, seconds=long)
+        show(ours, reference, f"realistic: {realistic} users, 1.5 s between messages")
     unlimited = await run("ours", realistic, 1.5, seconds=long, rate_limited=False)
     show(unlimited, reference, "realistic, our rate limiter off (the reference has none)")
+    if args.realistic_only:
+        return
     big = await run("ours", realistic, 1.5, seconds=long, prefilled=1000 if args.quick else 10_000)
     show(big, None, "realistic with 10,000 users and drafts already in the database")
 
