@@ -176,6 +176,7 @@ class Unit:
         self._conn = conn
         self._queued: list[tuple[str, Params]] = []
         self._begun = False
+        self._sent = False
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         self._queued.append((sql, params))
@@ -199,10 +200,12 @@ class Unit:
             await self._trip("COMMIT", (), lambda cursor: None)
 
     async def rollback(self) -> None:
+        """Undo whatever reached the database. A trip whose caller was cancelled still runs on
+        the database thread, so the state there is checked rather than assumed."""
         self._queued.clear()
-        if self._begun:
-            await self._run(lambda conn: conn.execute("ROLLBACK"))
-            self._begun = False
+        if self._sent:
+            await self._run(_rollback_if_open)
+        self._begun = False
 
     async def _trip(self, sql: str, params: Params, result: Any) -> Any:
         queued, self._queued = [*self._queued, (sql, params)], []
@@ -220,20 +223,21 @@ class Unit:
             except BaseException:
                 # Failed inside one trip: nothing of this transaction may stay, whatever the
                 # caller does next.
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback_if_open(conn)
                 raise
 
-        try:
-            value = await self._run(work)
-        except BaseException:
-            self._begun = False
-            raise
+        self._sent = True
+        value = await self._run(work)
         self._begun = sql != "COMMIT"
         return value
 
     async def _run(self, work: Any) -> Any:
         return await _in_thread(self._conn, work)
+
+
+def _rollback_if_open(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 async def _in_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -110,5 +111,32 @@ async def test_a_transaction_commits_whole_or_not_at_all_however_its_trips_fall(
         async with db.transaction() as conn:
             await conn.execute(insert, (6,))
         assert (await db.fetchone("SELECT COUNT(*) FROM users"))[0] == 4
+    finally:
+        await db.close()
+
+
+async def test_a_transaction_cancelled_during_a_trip_is_undone(tmp_path):
+    """The trip still runs on the database thread after its caller is cancelled."""
+    db = Database(tmp_path / "bot.sqlite3")
+    await db.open()
+    insert = "INSERT INTO users (id, first_seen, last_seen) VALUES (?, 'x', 'x')"
+
+    async def interrupted() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(insert, (1,))
+            await conn.insert(insert, (2,))
+            await asyncio.sleep(10)
+
+    try:
+        for pause in (0, 0.05):  # cancelled during the trip, and after it
+            task = asyncio.create_task(interrupted())
+            await asyncio.sleep(pause)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await db.fetchall("SELECT id FROM users") == []
+        async with db.transaction() as conn:
+            await conn.execute(insert, (3,))
+        assert [r[0] for r in await db.fetchall("SELECT id FROM users")] == [3]
     finally:
         await db.close()
