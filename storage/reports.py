@@ -58,6 +58,9 @@ def _where(selection: Filter) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
+_META = "d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name"
+
+
 async def outlines(db: Database, selection: Filter) -> AsyncIterator[Outline]:
     """The selected outlines in id order, a page at a time.
 
@@ -73,8 +76,7 @@ async def outlines(db: Database, selection: Filter) -> AsyncIterator[Outline]:
 
 async def _page(db: Database, where: str, params: list[Any], after: int) -> list[Outline]:
     rows = await db.fetchall(
-        "SELECT d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name "
-        f"FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
+        f"SELECT {_META} FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
         [after, *params],
     )
     if not rows:
@@ -88,9 +90,6 @@ async def _page(db: Database, where: str, params: list[Any], after: int) -> list
         if draft_id in answers:
             answers[draft_id][section_id] = value
     return [Outline(*row, answers=answers[row[0]]) for row in rows]
-
-
-_META = "d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name"
 
 
 async def outline_rows(
