@@ -44,7 +44,7 @@ def columns(content: Content, language: str, meta_headers: dict[str, str]) -> li
     ]
 
 
-def _readable_rows(
+async def _readable_rows(
     content: Content, rows: AsyncIterator[list[Any]], language: str
 ) -> AsyncIterator[list[str]]:
     """Rows of `storage.reports.outline_rows` (the order of `columns`) made readable in place
@@ -55,17 +55,14 @@ def _readable_rows(
     title = width + next((i for i, s in enumerate(sections) if s.id == "title"), 0)
     number, submitted, name = (META.index(key) for key in ("id", "submitted_at", "name"))
 
-    async def readable() -> AsyncIterator[list[str]]:
-        async for row in rows:
-            row[number] = str(row[number])
-            row[submitted] = row[submitted] or ""
-            row[name] = row[name] or row[title]
-            for index, section in shown:
-                if row[index]:
-                    row[index] = display(content, section, row[index], language)
-            yield row
-
-    return readable()
+    async for row in rows:
+        row[number] = str(row[number])
+        row[submitted] = row[submitted] or ""
+        row[name] = row[name] or row[title]
+        for index, section in shown:
+            if row[index]:
+                row[index] = display(content, section, row[index], language)
+        yield row
 
 
 _SEPARATOR = "\x1f"  # never in stored text (clean_text drops control characters); checked anyway
@@ -284,7 +281,9 @@ async def export(
         writer = write_csv if fmt == "csv" else write_xlsx
         return await writer(fh, rows, cols)
     if fmt == "json":
-        return await write_json(fh, content, reports.outlines(db, selection), cols, language)
+        return await write_json(
+            fh, content, reports.outlines(db, selection, section_ids), cols, language
+        )
     if fmt == "html":
         summary = ReportSummary(
             by_status=await reports.count_outlines(db, selection),
@@ -295,7 +294,7 @@ async def export(
         async def group(subtheme: str | None) -> AsyncIterator[Outline]:
             # One pass over the selection per group keeps memory flat; an outline with two
             # sub-themes appears under both, as a coordinator reading one sub-theme expects.
-            async for outline in reports.outlines(db, selection):
+            async for outline in reports.outlines(db, selection, section_ids):
                 chosen = [s for s in outline.answers.get("subthemes", "").split(",") if s]
                 if (subtheme in chosen) if subtheme is not None else not chosen:
                     yield outline

@@ -117,9 +117,8 @@ class FakeTelegram:
     def __init__(self) -> None:
         self.calls: list[ApiCall] = []
         self.violations: list[str] = []
-        self.messages: dict[tuple[int, int], SentMessage] = {}
-        # The same messages by chat: a long benchmark run must not scan every chat's messages.
-        self._by_chat: dict[int, dict[int, SentMessage]] = {}
+        # Messages by chat, then message id: a long benchmark run must not scan every chat.
+        self.messages: dict[int, dict[int, SentMessage]] = {}
         self.listeners: list[Callable[[str, SentMessage], None]] = []
         # Fault injection: called per request; an ApiError is returned as Telegram would, a
         # number of seconds makes the request hang that long and then fail.
@@ -189,8 +188,8 @@ class FakeTelegram:
             caption,
             params.get("reply_markup"),
             document={
-                "file_id": f"doc{len(self.messages)}",
-                "file_unique_id": f"u{len(self.messages)}",
+                "file_id": f"doc{len(self.files)}",
+                "file_unique_id": f"u{len(self.files)}",
                 "file_name": name,
                 "file_size": len(content) if isinstance(content, bytes) else 0,
             },
@@ -223,9 +222,8 @@ class FakeTelegram:
 
     async def _api_deletemessage(self, params: dict[str, Any]) -> bool:
         key = (int(params["chat_id"]), int(params["message_id"]))
-        if self.messages.pop(key, None) is None:
+        if self.messages.get(key[0], {}).pop(key[1], None) is None:
             raise ApiError(400, "Bad Request: message to delete not found")
-        del self._by_chat[key[0]][key[1]]
         return True
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
@@ -281,13 +279,13 @@ class FakeTelegram:
 
     def _editable(self, params: dict[str, Any]) -> SentMessage:
         key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
-        if key not in self.messages:
+        message = self.messages.get(key[0], {}).get(key[1])
+        if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
-        return self.messages[key]
+        return message
 
     def _store(self, event: str, message: SentMessage) -> dict[str, Any]:
-        self.messages[(message.chat_id, message.message_id)] = message
-        self._by_chat.setdefault(message.chat_id, {})[message.message_id] = message
+        self.messages.setdefault(message.chat_id, {})[message.message_id] = message
         for listener in self.listeners:
             listener(event, message)
         self.events[message.chat_id] = self.events.get(message.chat_id, 0) + 1
@@ -298,7 +296,7 @@ class FakeTelegram:
 
     # -- what the tests and the console look at ----------------------------------------------
     def sent_to(self, chat_id: int) -> list[SentMessage]:
-        return [m for _, m in sorted(self._by_chat.get(chat_id, {}).items())]
+        return [m for _, m in sorted(self.messages.get(chat_id, {}).items())]
 
     async def wait_for_messages(self, chat_id: int, count: int, seconds: float = 30) -> None:
         """Wait until the chat has `count` messages from the bot (for a bot in another process)."""

@@ -58,6 +58,9 @@ async def export_start(update: Update, context: BotContext) -> None:
     )
 
 
+_WHICH = ("submitted", "recent", "all")  # which outlines: the second export button
+
+
 async def export_button(update: Update, context: BotContext) -> None:
     """ex:f:<format> asks which outlines, ex:g:<format>:<which> which sub-theme, and
     ex:s:<format>:<which>:<sub-theme id or *> sends the file."""
@@ -110,9 +113,6 @@ async def export_button(update: Update, context: BotContext) -> None:
         await send_export(update, context, parts[2], selection)
     else:
         await errors.stale_button(update, context)
-
-
-_WHICH = ("submitted", "recent", "all")
 
 
 async def send_export(update: Update, context: BotContext, fmt: str, selection: Filter) -> None:

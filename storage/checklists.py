@@ -16,11 +16,9 @@ class Run:
 
 
 async def start(conn: Unit, user_id: int) -> int:
-    run_id = await conn.insert(
+    return await conn.insert(
         "INSERT INTO checklist_runs (user_id, started_at) VALUES (?, ?)", (user_id, utcnow())
     )
-    assert run_id is not None
-    return run_id
 
 
 async def get(db: Database, run_id: int, user_id: int) -> Run | None:

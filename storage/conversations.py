@@ -16,11 +16,16 @@ class Conversation:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def from_row(row: Any) -> Conversation | None:
+    """A state from a row with flow, step and data columns (all NULL: no state)."""
+    return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row["flow"] else None
+
+
 async def get(db: Database, user_id: int) -> Conversation | None:
     row = await db.fetchone(
         "SELECT flow, step, data FROM conversations WHERE user_id = ?", (user_id,)
     )
-    return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row else None
+    return from_row(row) if row else None
 
 
 async def put(conn: Unit, user_id: int, conversation: Conversation) -> None:
@@ -56,4 +61,4 @@ async def get_in(conn: Unit, user_id: int) -> Conversation | None:
     row = await conn.fetchone(
         "SELECT flow, step, data FROM conversations WHERE user_id = ?", (user_id,)
     )
-    return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row else None
+    return from_row(row) if row else None

@@ -9,6 +9,11 @@ from storage.db import Database, Unit, utcnow
 _COLUMNS = (
     "id, user_id, name, status, language, created_at, updated_at, submitted_at, reopened_from"
 )
+_WIDTH = len(_COLUMNS.split(", "))
+_WITH_ANSWERS = (
+    f"SELECT {', '.join('d.' + c for c in _COLUMNS.split(', '))}, a.section_id, a.value "
+    "FROM drafts d LEFT JOIN draft_answers a ON a.draft_id = d.id WHERE d.id = ? AND d.user_id = ?"
+)
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,10 @@ class Draft:
 
 async def create(conn: Unit, user_id: int, language: str) -> int:
     now = utcnow()
-    draft_id = await conn.insert(
+    return await conn.insert(
         "INSERT INTO drafts (user_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)",
         (user_id, language, now, now),
     )
-    assert draft_id is not None
-    return draft_id
 
 
 async def get(db: Database, draft_id: int, user_id: int) -> Draft | None:
@@ -50,16 +53,10 @@ async def get_with_answers(
     db: Database, draft_id: int, user_id: int
 ) -> tuple[Draft, dict[str, str]] | None:
     """`get` and `answers` in one trip to the database: an outline step needs both."""
-    rows = await db.fetchall(
-        f"SELECT {', '.join('d.' + c.strip() for c in _COLUMNS.split(','))}, "
-        "a.section_id, a.value FROM drafts d "
-        "LEFT JOIN draft_answers a ON a.draft_id = d.id WHERE d.id = ? AND d.user_id = ?",
-        (draft_id, user_id),
-    )
+    rows = await db.fetchall(_WITH_ANSWERS, (draft_id, user_id))
     if not rows:
         return None
-    width = len(_COLUMNS.split(","))
-    draft = Draft(*rows[0][:width])
+    draft = Draft(*rows[0][:_WIDTH])
     return draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
 
 
@@ -126,5 +123,4 @@ async def reopen(conn: Unit, draft: Draft) -> int:
         "SELECT ?, section_id, value, ? FROM draft_answers WHERE draft_id = ?",
         (copy_id, now, draft.id),
     )
-    assert copy_id is not None
     return copy_id

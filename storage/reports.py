@@ -59,48 +59,28 @@ def _where(selection: Filter) -> tuple[str, list[Any]]:
 
 
 _META = "d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name"
+_WIDTH = len(_META.split(", "))
 
 
-async def outlines(db: Database, selection: Filter) -> AsyncIterator[Outline]:
-    """The selected outlines in id order, a page at a time.
-
-    Pages are read one after another, not ahead: reading the next page on the database thread
-    while this one is formatted was slower, as both threads then wait for the GIL."""
-    where, params = _where(selection)
-    last = 0
-    while page := await _page(db, where, params, last):
-        for outline in page:
-            yield outline
-        last = page[-1].id
-
-
-async def _page(db: Database, where: str, params: list[Any], after: int) -> list[Outline]:
-    rows = await db.fetchall(
-        f"SELECT {_META} FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
-        [after, *params],
-    )
-    if not rows:
-        return []
-    answers: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
-    # A range scan of the primary key; answers of drafts the filter left out are skipped.
-    for draft_id, section_id, value in await db.fetchall(
-        "SELECT draft_id, section_id, value FROM draft_answers WHERE draft_id BETWEEN ? AND ?",
-        (rows[0][0], rows[-1][0]),
-    ):
-        if draft_id in answers:
-            answers[draft_id][section_id] = value
-    return [Outline(*row, answers=answers[row[0]]) for row in rows]
+async def outlines(
+    db: Database, selection: Filter, section_ids: list[str]
+) -> AsyncIterator[Outline]:
+    """`outline_rows` as Outline objects, for the exports that look answers up by section."""
+    async for row in outline_rows(db, selection, section_ids):
+        yield Outline(*row[:_WIDTH], answers=dict(zip(section_ids, row[_WIDTH:], strict=True)))
 
 
 async def outline_rows(
     db: Database, selection: Filter, section_ids: list[str]
 ) -> AsyncIterator[list[Any]]:
     """The selected outlines as flat rows, in id order: the columns of `_META`, then the answer
-    to each of `section_ids` ("" where there is none). The spreadsheet exports' fast path: no
-    dictionary per outline, one trip to the database thread per page."""
+    to each of `section_ids` ("" where there is none). One trip to the database thread per page,
+    the rows assembled there as plain lists (no dictionary per outline).
+
+    Pages are read one after another, not ahead: reading the next page on the database thread
+    while this one is formatted was slower, as both threads then wait for the GIL."""
     where, params = _where(selection)
-    width = len(_META.split(","))
-    position = {section_id: width + i for i, section_id in enumerate(section_ids)}
+    position = {section_id: _WIDTH + i for i, section_id in enumerate(section_ids)}
     blank = [""] * len(section_ids)
 
     def page(conn: sqlite3.Connection, after: int) -> list[list[Any]]:
@@ -123,7 +103,6 @@ async def outline_rows(
         return list(rows.values())
 
     last = 0
-    # One trip to the database thread per page, the rows assembled there.
     while rows := await db.read(functools.partial(page, after=last)):
         for row in rows:
             yield row

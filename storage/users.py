@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from storage import conversations
 from storage.conversations import Conversation
 from storage.db import Database, utcnow
 
 _COLUMNS = "id, language, telegram_language, first_seen, last_seen, role, privacy_seen_at"
 _ARRIVAL = (
-    "SELECT u.id, u.language, u.telegram_language, u.first_seen, u.last_seen, u.role, "
-    "u.privacy_seen_at, c.flow, c.step, c.data FROM users u "
-    "LEFT JOIN conversations c ON c.user_id = u.id WHERE u.id = ?"
+    f"SELECT {', '.join('u.' + c for c in _COLUMNS.split(', '))}, c.flow, c.step, c.data "
+    "FROM users u LEFT JOIN conversations c ON c.user_id = u.id WHERE u.id = ?"
 )
 
 
@@ -50,7 +49,7 @@ async def touch(
             )
         return User(user_id, None, telegram_language, now, now, "applicant", is_new=True), None
     user = User(*row[:7])
-    state = Conversation(row["flow"], row["step"], json.loads(row["data"])) if row["flow"] else None
+    state = conversations.from_row(row)
     stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
     language_changed = telegram_language is not None and telegram_language != user.telegram_language
     if stale < LAST_SEEN_PRECISION and not language_changed:

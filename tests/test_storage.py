@@ -66,77 +66,73 @@ async def test_a_file_that_is_not_a_database_is_refused_and_not_overwritten(tmp_
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 
-async def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
-    db = Database(tmp_path / "bot.sqlite3")
-    await db.open()
-    try:
-        with pytest.raises(RuntimeError):
-            async with db.transaction() as conn:
-                await conn.execute(
-                    "INSERT INTO users (id, first_seen, last_seen) VALUES (1, 'x', 'x')"
-                )
-                raise RuntimeError("boom")
-        assert await users_repo.get(db, 1) is None
-    finally:
-        await db.close()
+INSERT_USER = "INSERT INTO users (id, first_seen, last_seen) VALUES (?, 'x', 'x')"
 
 
-async def test_a_transaction_commits_whole_or_not_at_all_however_its_trips_fall(tmp_path):
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(tmp_path / "bot.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def _user_ids(db: Database) -> list[int]:
+    return [row[0] for row in await db.fetchall("SELECT id FROM users ORDER BY id")]
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(INSERT_USER, (1,))
+            raise RuntimeError("boom")
+    assert await users_repo.get(db, 1) is None
+
+
+async def test_a_transaction_commits_whole_or_not_at_all_however_its_trips_fall(db):
     """Queued statements, statements that return something, and a failure in either."""
-    db = Database(tmp_path / "bot.sqlite3")
-    await db.open()
-    insert = "INSERT INTO users (id, first_seen, last_seen) VALUES (?, 'x', 'x')"
-    try:
+    async with db.transaction() as conn:
+        await conn.execute(INSERT_USER, (1,))
+        await conn.execute(INSERT_USER, (2,))
+        assert await conn.change("UPDATE users SET role = 'coordinator' WHERE id < 3") == 2
+        await conn.execute(INSERT_USER, (3,))
+        assert [r[0] for r in await conn.fetchall("SELECT id FROM users")] == [1, 2, 3]
+    assert await _user_ids(db) == [1, 2, 3]
+
+    # The second statement of a batch fails: the first of the same batch is undone too.
+    with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as conn:
-            await conn.execute(insert, (1,))
-            await conn.execute(insert, (2,))
-            assert await conn.change("UPDATE users SET role = 'coordinator' WHERE id < 3") == 2
-            await conn.execute(insert, (3,))
-            assert [r[0] for r in await conn.fetchall("SELECT id FROM users")] == [1, 2, 3]
-        assert [r[0] for r in await db.fetchall("SELECT id FROM users")] == [1, 2, 3]
-
-        # The second statement of a batch fails: the first of the same batch is undone too.
-        with pytest.raises(sqlite3.IntegrityError):
-            async with db.transaction() as conn:
-                await conn.execute(insert, (4,))
-                await conn.execute(insert, (1,))  # already there
-        # A failure after an earlier trip has begun the transaction.
-        with pytest.raises(sqlite3.IntegrityError):
-            async with db.transaction() as conn:
-                assert await conn.insert(insert, (5,)) == 5
-                await conn.execute(insert, (2,))
-        assert [r[0] for r in await db.fetchall("SELECT id FROM users")] == [1, 2, 3]
-
-        # The connection is usable afterwards, not left inside a transaction.
+            await conn.execute(INSERT_USER, (4,))
+            await conn.execute(INSERT_USER, (1,))  # already there
+    # A failure after an earlier trip has begun the transaction.
+    with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as conn:
-            await conn.execute(insert, (6,))
-        assert (await db.fetchone("SELECT COUNT(*) FROM users"))[0] == 4
-    finally:
-        await db.close()
+            assert await conn.insert(INSERT_USER, (5,)) == 5
+            await conn.execute(INSERT_USER, (2,))
+    assert await _user_ids(db) == [1, 2, 3]
+
+    # The connection is usable afterwards, not left inside a transaction.
+    async with db.transaction() as conn:
+        await conn.execute(INSERT_USER, (6,))
+    assert await _user_ids(db) == [1, 2, 3, 6]
 
 
-async def test_a_transaction_cancelled_during_a_trip_is_undone(tmp_path):
+async def test_a_transaction_cancelled_during_a_trip_is_undone(db):
     """The trip still runs on the database thread after its caller is cancelled."""
-    db = Database(tmp_path / "bot.sqlite3")
-    await db.open()
-    insert = "INSERT INTO users (id, first_seen, last_seen) VALUES (?, 'x', 'x')"
 
     async def interrupted() -> None:
         async with db.transaction() as conn:
-            await conn.execute(insert, (1,))
-            await conn.insert(insert, (2,))
+            await conn.execute(INSERT_USER, (1,))
+            await conn.insert(INSERT_USER, (2,))
             await asyncio.sleep(10)
 
-    try:
-        for pause in (0, 0.05):  # cancelled during the trip, and after it
-            task = asyncio.create_task(interrupted())
-            await asyncio.sleep(pause)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert await db.fetchall("SELECT id FROM users") == []
-        async with db.transaction() as conn:
-            await conn.execute(insert, (3,))
-        assert [r[0] for r in await db.fetchall("SELECT id FROM users")] == [3]
-    finally:
-        await db.close()
+    for pause in (0, 0.05):  # cancelled during the trip, and after it
+        task = asyncio.create_task(interrupted())
+        await asyncio.sleep(pause)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _user_ids(db) == []
+    async with db.transaction() as conn:
+        await conn.execute(INSERT_USER, (3,))
+    assert await _user_ids(db) == [3]
