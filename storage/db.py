@@ -1,21 +1,29 @@
 """The one SQLite connection of the process: WAL, foreign keys, versioned migrations.
 
-aiosqlite runs every statement on one worker thread, but two coroutines could still interleave their
-statements inside each other's transactions. A lock around every read and every transaction keeps
-each unit of work whole.
+aiosqlite runs every statement on one worker thread. Each trip to that thread costs more than a
+short statement does (a queue, a thread switch, a wake-up of the event loop, and for a commit an
+fsync), so work is grouped:
 
-Each trip to that thread costs more than a short statement does (a queue, a thread switch, a
-wake-up of the event loop), so a transaction (`Unit`) sends the statements whose result nobody
-waits for together: a typical answer is committed in one trip instead of six.
+- A transaction (`Unit`) queues the statements whose result nobody waits for: a typical answer is
+  one piece of work instead of six trips.
+- Reads and such transactions from all users wait in one queue and go to the thread together, one
+  batch per trip (group commit): the writing ones run inside one transaction, each under its own
+  savepoint so that one failure undoes only its own statements, and one COMMIT makes them all
+  durable. Every caller is answered only after that COMMIT, so nothing is acknowledged that is not
+  on disk. Under load this turns dozens of trips and fsyncs into one.
+- A transaction that needs an answer before it can go on (`insert`, `fetchone`, ...) takes the
+  connection for itself until it commits; a lock keeps it and the batches from interleaving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -61,7 +69,10 @@ class Database:
         self.synchronous = synchronous
         self.busy_timeout_ms = 5000
         self._conn: aiosqlite.Connection | None = None
+        # The connection: one batch, or one transaction of several trips, at a time.
         self._lock = asyncio.Lock()
+        self._waiting: list[_Job] = []
+        self._batcher: asyncio.Task[None] | None = None
 
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
@@ -90,6 +101,8 @@ class Database:
             raise
 
     async def close(self) -> None:
+        if self._batcher is not None:  # work already handed to us still gets its answer
+            await asyncio.wait([self._batcher])
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
@@ -125,54 +138,146 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Unit]:
         """One unit of work, committed before the block's caller goes on (e.g. replies)."""
-        async with self._lock:
-            unit = Unit(self.conn)
-            try:
-                yield unit
-            except BaseException:
-                await unit.rollback()
-                raise
-            await unit.commit()
+        unit = Unit(self)
+        try:
+            yield unit
+        except BaseException:
+            await unit.rollback()
+            raise
+        await unit.commit()
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` with the raw connection on the database thread: several reads in one
-        trip. No transaction is opened; `work` must only read."""
-        async with self._lock:
-            return await _in_thread(self.conn, work)
+        trip. `work` must only read."""
+        return await self._batched(work, writes=False)
 
-    # execute_fetchall is one round trip to the database thread; cursor.execute + fetch + close
-    # would be three, and every update does several reads.
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock:
-            rows = await self.conn.execute_fetchall(sql, params)
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self._batched(functools.partial(_fetchall, sql, params), writes=False)
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock:
-            return list(await self.conn.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self._batched(functools.partial(_fetchall, sql, params), writes=False)
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+    async def execute(self, sql: str, params: Params = ()) -> None:
         """A single statement in its own transaction."""
         async with self.transaction() as conn:
             await conn.execute(sql, params)
+
+    async def _batched(self, work: Callable[[sqlite3.Connection], T], *, writes: bool) -> T:
+        """Run `work` in the next batch (see the module docstring)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Job(work, writes, future))
+        if self._batcher is None:
+            self._batcher = asyncio.create_task(self._run_batches())
+        return await future
+
+    async def _run_batches(self) -> None:
+        try:
+            while self._waiting:
+                async with self._lock:
+                    # A caller cancelled while it waited is not run at all.
+                    jobs = [job for job in self._waiting if not job.future.done()]
+                    self._waiting = []
+                    if not jobs:
+                        continue
+                    try:
+                        outcomes = await _in_thread(self.conn, functools.partial(_run_batch, jobs))
+                    except Exception as exc:  # closed, or the database thread is gone
+                        outcomes = [_Failed(exc)] * len(jobs)
+                    for job, outcome in zip(jobs, outcomes, strict=True):
+                        if job.future.done():
+                            continue
+                        if isinstance(outcome, _Failed):
+                            job.future.set_exception(outcome.error)
+                        else:
+                            job.future.set_result(outcome)
+        finally:
+            self._batcher = None
+            for job in self._waiting:  # left only if this task itself was cancelled
+                job.future.cancel()
 
 
 Params = Sequence[Any]
 
 
+@dataclass(slots=True)
+class _Job:
+    work: Callable[[sqlite3.Connection], Any]
+    writes: bool
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _Failed:
+    error: Exception
+
+
+def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
+    """On the database thread: every job in order, the writing ones inside one transaction with
+    a savepoint each, so one job's failure undoes only that job; then one COMMIT for all."""
+    outcomes: list[Any] = []
+    committed_with: list[int] = []  # indexes of the writing jobs in the open transaction
+    for job in jobs:
+        if not job.writes:
+            try:
+                outcomes.append(job.work(conn))
+            except Exception as exc:
+                outcomes.append(_Failed(exc))
+            continue
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            conn.execute("SAVEPOINT unit")
+        except Exception as exc:  # e.g. another process holds the database
+            outcomes.append(_Failed(exc))
+            continue
+        try:
+            outcome = job.work(conn)
+            conn.execute("RELEASE unit")
+        except Exception as exc:
+            outcome = _Failed(exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+            else:  # some errors (a full disk) end the whole transaction: earlier jobs too
+                for index in committed_with:
+                    outcomes[index] = _Failed(exc)
+                committed_with.clear()
+        else:
+            committed_with.append(len(outcomes))
+        outcomes.append(outcome)
+    if conn.in_transaction:
+        try:
+            conn.execute("COMMIT")
+        except Exception as exc:
+            _rollback_if_open(conn)
+            for index in committed_with:
+                outcomes[index] = _Failed(exc)
+    return outcomes
+
+
+def _fetchall(sql: str, params: Params, conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _execute_all(statements: list[tuple[str, Params]], conn: sqlite3.Connection) -> None:
+    for sql, params in statements:
+        conn.execute(sql, params)
+
+
 class Unit:
     """The statements of one transaction (see the module docstring).
 
-    `execute` only queues; the queue goes to the database thread with the next statement that
-    returns something (`insert`, `change`, `fetchone`, `fetchall`) or with the commit, each time
-    in one trip. The transaction begins (BEGIN IMMEDIATE) in the first trip.
+    `execute` only queues. A unit that only queues is committed in a batch with other callers'
+    work. A statement that returns something (`insert`, `change`, `fetchone`, `fetchall`) needs a
+    trip of its own: from then on the unit holds the connection, and each such statement takes
+    the queue with it, until the commit.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._queued: list[tuple[str, Params]] = []
-        self._begun = False
-        self._sent = False
+        self._holding = False  # the connection, with a transaction begun
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         self._queued.append((sql, params))
@@ -192,20 +297,31 @@ class Unit:
         return await self._trip(sql, params, lambda cursor: cursor.fetchall())
 
     async def commit(self) -> None:
-        if self._queued or self._begun:
-            await self._trip("COMMIT", (), lambda cursor: None)
+        if self._holding:
+            try:
+                await self._trip("COMMIT", (), lambda cursor: None)
+            finally:
+                self._release()
+        elif self._queued:
+            queued, self._queued = self._queued, []
+            await self._db._batched(functools.partial(_execute_all, queued), writes=True)
 
     async def rollback(self) -> None:
         """Undo whatever reached the database. A trip whose caller was cancelled still runs on
         the database thread, so the state there is checked rather than assumed."""
         self._queued.clear()
-        if self._sent:
-            await self._run(_rollback_if_open)
-        self._begun = False
+        if self._holding:
+            try:
+                await _in_thread(self._db.conn, _rollback_if_open)
+            finally:
+                self._release()
 
     async def _trip(self, sql: str, params: Params, result: Any) -> Any:
+        begin = not self._holding
+        if begin:
+            await self._db._lock.acquire()
+            self._holding = True
         queued, self._queued = [*self._queued, (sql, params)], []
-        begin = not self._begun
 
         def work(conn: sqlite3.Connection) -> Any:
             if begin:
@@ -222,13 +338,11 @@ class Unit:
                 _rollback_if_open(conn)
                 raise
 
-        self._sent = True
-        value = await self._run(work)
-        self._begun = sql != "COMMIT"
-        return value
+        return await _in_thread(self._db.conn, work)
 
-    async def _run(self, work: Any) -> Any:
-        return await _in_thread(self._conn, work)
+    def _release(self) -> None:
+        self._holding = False
+        self._db._lock.release()
 
 
 def _rollback_if_open(conn: sqlite3.Connection) -> None:

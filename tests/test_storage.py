@@ -136,3 +136,58 @@ async def test_a_transaction_cancelled_during_a_trip_is_undone(db):
     async with db.transaction() as conn:
         await conn.execute(INSERT_USER, (3,))
     assert await _user_ids(db) == [3]
+
+
+async def test_concurrent_transactions_share_one_commit_and_fail_alone(db):
+    """Group commit: one COMMIT for everyone waiting; a failing unit undoes only its own rows."""
+    statements: list[str] = []
+    await db.read(lambda conn: conn.set_trace_callback(statements.append))
+
+    async def answer(user_id: int, *, duplicate: bool) -> None:
+        async with db.transaction() as conn:
+            await conn.execute(INSERT_USER, (user_id,))
+            await conn.execute(INSERT_USER, (user_id if duplicate else user_id + 100,))
+
+    results = await asyncio.gather(
+        *(answer(n, duplicate=n == 3) for n in range(1, 6)), return_exceptions=True
+    )
+    await db.read(lambda conn: conn.set_trace_callback(None))
+    assert isinstance(results[2], sqlite3.IntegrityError)
+    assert [r for n, r in enumerate(results) if n != 2] == [None] * 4
+    assert await _user_ids(db) == [1, 2, 4, 5, 101, 102, 104, 105]
+    assert statements.count("COMMIT") == 1
+
+
+async def test_a_transaction_cancelled_while_it_waits_for_its_batch_never_runs(db):
+    async with db.transaction() as holder:
+        await holder.insert(INSERT_USER, (1,))  # holds the connection until it commits
+        waiting = asyncio.create_task(db.execute(INSERT_USER, (2,)))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    assert await _user_ids(db) == [1]
+
+
+async def test_when_the_disk_fills_during_a_batch_only_stored_answers_are_acknowledged(db):
+    """A full disk can end the whole shared transaction: then the units already run in it are
+    reported failed too, never acknowledged without being stored."""
+    pages = (await db.fetchone("PRAGMA page_count"))[0]
+    await db.fetchone(f"PRAGMA max_page_count = {pages + 3}")  # room for a few rows only
+
+    async def answer(user_id: int) -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users (id, first_seen, last_seen) VALUES (?, ?, 'x')",
+                (user_id, "x" * 3000),
+            )
+
+    results = await asyncio.gather(*(answer(n) for n in range(1, 21)), return_exceptions=True)
+    acknowledged = [n for n, result in enumerate(results, start=1) if result is None]
+    assert all(isinstance(r, sqlite3.Error) for r in results if r is not None)
+    assert len(acknowledged) < 20
+    assert await _user_ids(db) == acknowledged
+
+    await db.fetchone("PRAGMA max_page_count = 1000000")  # the disk has room again
+    await answer(99)
+    assert await _user_ids(db) == [*acknowledged, 99]
