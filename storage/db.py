@@ -163,6 +163,10 @@ class Database:
         async with self.transaction() as conn:
             await conn.execute(sql, params)
 
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """A single INSERT in its own transaction, batched like a queued one; the new row's id."""
+        return await self._batched(functools.partial(_insert, sql, params), writes=True)
+
     async def _batched(self, work: Callable[[sqlite3.Connection], T], *, writes: bool) -> T:
         """Run `work` in the next batch (see the module docstring)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -258,6 +262,12 @@ def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
 
 def _fetchall(sql: str, params: Params, conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute(sql, params).fetchall()
+
+
+def _insert(sql: str, params: Params, conn: sqlite3.Connection) -> int:
+    rowid = conn.execute(sql, params).lastrowid
+    assert rowid is not None  # an INSERT always sets it
+    return rowid
 
 
 def _execute_all(statements: list[tuple[str, Params]], conn: sqlite3.Connection) -> None:

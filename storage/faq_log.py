@@ -19,12 +19,11 @@ async def record(
 ) -> tuple[int, str]:
     """Log one query; returns (id, token) for the feedback buttons."""
     token = secrets.token_hex(4)
-    async with db.transaction() as conn:
-        query_id = await conn.insert(
-            "INSERT INTO faq_queries (token, created_at, language, matched_in, query, outcome, top)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (token, utcnow(), language, matched_in, query[:500], outcome, json.dumps(top)),
-        )
+    query_id = await db.insert(
+        "INSERT INTO faq_queries (token, created_at, language, matched_in, query, outcome, top)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (token, utcnow(), language, matched_in, query[:500], outcome, json.dumps(top)),
+    )
     return query_id, token
 
 
