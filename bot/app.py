@@ -29,7 +29,7 @@ from telegram.request import BaseRequest
 from bot import coordination, i18n
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
-from bot.context import BotContext, Services
+from bot.context import BotContext, Services, settle_long_lived_objects
 from bot.delivery import AiohttpRequest, PerUserUpdateProcessor, RetryingRateLimiter
 from bot.faq import FaqMatcher
 from handlers import (
@@ -182,9 +182,11 @@ async def start_services(app: BotApplication) -> None:
     await services.db.open()
     if services.settings.retention_days:
         app.bot_data["retention"] = asyncio.create_task(_retention_daily(services))
-    if services.settings.token is not None and hasattr(signal, "SIGHUP"):
-        # `kill -HUP <pid>` re-reads content/ the way /reload does.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _reload_on_signal, services)
+    if services.settings.token is not None:  # serving Telegram, not the console or a test
+        settle_long_lived_objects()
+        if hasattr(signal, "SIGHUP"):  # `kill -HUP <pid>` re-reads content/ the way /reload does
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, _reload_on_signal, services)
     default = services.settings.default_language
     try:
         for language in (None, *LANGUAGES):
