@@ -276,7 +276,9 @@ async def main() -> None:
         "--realistic-only", action="store_true", help="the realistic shape, our limiter off"
     )
     parser.add_argument("--users", type=int, nargs="+", help="capacity sizes (default 50 200)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per bot and shape (the median is shown)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per bot and shape (the median is shown)"
+    )
     parser.add_argument("--seconds", type=float, default=10, help="measured time per run")
     args = parser.parse_args()
     global SYNCHRONOUS

@@ -188,6 +188,10 @@ class Database:
                         outcomes = await _in_thread(self.conn, functools.partial(_run_batch, jobs))
                     except Exception as exc:  # closed, or the database thread is gone
                         outcomes = [_Failed(exc)] * len(jobs)
+                    except BaseException:  # this task is cancelled: so are its callers
+                        for job in jobs:
+                            job.future.cancel()
+                        raise
                     for job, outcome in zip(jobs, outcomes, strict=True):
                         if job.future.done():
                             continue
@@ -199,6 +203,7 @@ class Database:
             self._batcher = None
             for job in self._waiting:  # left only if this task itself was cancelled
                 job.future.cancel()
+            self._waiting = []
 
 
 Params = Sequence[Any]
