@@ -259,5 +259,7 @@ async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
 
 
 async def deliver(app: BotApplication, update: dict[str, Any]) -> None:
-    """Process one update given as Telegram's JSON, as if it had just arrived."""
-    await app.process_update(Update.de_json(update, app.bot))
+    """Process one update given as Telegram's JSON, as if it had just arrived: through the same
+    update processor (per-user order, button presses answered) as updates from Telegram."""
+    parsed = Update.de_json(update, app.bot)
+    await app.update_processor.process_update(parsed, app.process_update(parsed))

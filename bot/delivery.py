@@ -9,6 +9,11 @@ that everyone else needs. Locks of users with nothing queued are dropped.
 out and retried) plus a bounded retry of server errors and timeouts, which AIORateLimiter
 passes straight through.
 
+Every button press must be answered exactly once, or the user's client keeps a spinner on the
+button. Handlers answer only when they have something to say in the answer (or before slow work);
+the processor answers every press nobody answered once its handling is over, so the reply the
+user waits for is not held up by one more round trip to Telegram.
+
 `AiohttpRequest` carries the Bot API calls. python-telegram-bot's default (httpx) spent 1.5 ms of
 CPU per call with one request in flight and 3.7 ms with 64 (its connection pool does work
 proportional to the requests in flight on every call); aiohttp spends about 0.65 ms at any
@@ -20,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
-from telegram import Update
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
@@ -32,6 +38,27 @@ log = logging.getLogger(__name__)
 
 # The base class's own semaphore must never be what limits us (see the module docstring).
 _UNBOUNDED = 1_000_000
+
+# Whether the button press being handled was answered. Handlers run inside the processor's own
+# task context, so what they set here is what the processor reads afterwards.
+_answered: ContextVar[bool] = ContextVar("button_answered", default=False)
+
+
+async def answer_now(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press now (with a notice or an alert, or before slow work)."""
+    _answered.set(True)
+    await query.answer(text, show_alert=alert)
+
+
+async def _handle(update: object, coroutine: Awaitable[Any]) -> None:
+    _answered.set(False)
+    await coroutine
+    query = update.callback_query if isinstance(update, Update) else None
+    if query is not None and not _answered.get():
+        try:
+            await answer_now(query)
+        except TelegramError as error:  # e.g. too old: the reply itself has been sent already
+            log.warning("could not answer button press %s: %s", query.id, error)
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -57,13 +84,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         key = self._key(update)
         if key is None:
             async with self._slots:
-                await coroutine
+                await _handle(update, coroutine)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._queued[key] = self._queued.get(key, 0) + 1
         try:
             async with lock, self._slots:
-                await coroutine
+                await _handle(update, coroutine)
         finally:
             self._queued[key] -= 1
             if self._queued[key] == 0:

@@ -2,8 +2,9 @@
 
 `FakeTelegram` answers Bot API methods the way Telegram does (message ids, edits, errors such as
 "message is not modified"), records every call, and checks every outgoing request against
-Telegram's limits: a message over 4,096 characters, malformed HTML or callback data over 64 bytes
-is refused with the same 400 Telegram would send and recorded in `violations`.
+Telegram's limits: a message over 4,096 characters, malformed HTML, callback data over 64 bytes
+or a second answer to one button press is refused with the same 400 Telegram would send and
+recorded in `violations`.
 
 It is reached in two ways: `InProcessRequest`, a python-telegram-bot `BaseRequest` that calls it
 directly, and `serve_http`, a small HTTP server on 127.0.0.1 that a bot reaches through
@@ -120,6 +121,10 @@ class FakeTelegram:
         # Messages by chat, then message id: a long benchmark run must not scan every chat.
         self.messages: dict[int, dict[int, SentMessage]] = {}
         self.listeners: list[Callable[[str, SentMessage], None]] = []
+        # Button presses made by TelegramUser, and how often each callback query was answered:
+        # Telegram takes one answer per query and refuses a second.
+        self.presses: list[str] = []
+        self.answers: dict[str, int] = {}
         # Fault injection: called per request; an ApiError is returned as Telegram would, a
         # number of seconds makes the request hang that long and then fail.
         self.fault: Callable[[str], ApiError | float | None] | None = None
@@ -228,11 +233,17 @@ class FakeTelegram:
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         text = str(params.get("text", ""))
-        self._refuse(
-            "answerCallbackQuery",
-            [f"callback answer of {len(text)} characters"] if len(text) > 200 else [],
-        )
+        query = str(params.get("callback_query_id", ""))
+        problems = [f"callback answer of {len(text)} characters"] if len(text) > 200 else []
+        if self.answers.get(query):
+            problems.append(f"callback query {query} answered twice")
+        self._refuse("answerCallbackQuery", problems)
+        self.answers[query] = 1
         return True
+
+    def unanswered_presses(self) -> list[str]:
+        """Callback queries of TelegramUser presses that got no answer (a spinner left on)."""
+        return [query for query in self.presses if not self.answers.get(query)]
 
     async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
         problems = []
@@ -472,10 +483,12 @@ class TelegramUser:
 
     async def press_data(self, data: str, message: SentMessage) -> list[SentMessage]:
         """Send a callback query with any data, as a forged or stale button would."""
+        query = f"cq{self.telegram.next_update_id()}"
+        self.telegram.presses.append(query)
         update = {
             "update_id": self.telegram.next_update_id(),
             "callback_query": {
-                "id": f"cq{self.telegram.next_update_id()}",
+                "id": query,
                 "from": self._from(),
                 "chat_instance": str(self.chat),
                 "data": data,

@@ -129,7 +129,6 @@ async def begin(update: Update, context: BotContext) -> None:
     """From the menu, /checklist or /start checklist: resume an unfinished run or start one."""
     _ = context.gettext
     assert context.user is not None
-    await answer_button(update)
     unfinished = await checklists.unfinished(context.db, context.user.id)
     if unfinished is not None:
         done = len(await checklists.answers(context.db, unfinished.id))
@@ -156,7 +155,6 @@ async def begin(update: Update, context: BotContext) -> None:
 
 async def start_new(update: Update, context: BotContext) -> None:
     assert context.user is not None
-    await answer_button(update)
     async with context.db.transaction() as conn:
         run = await checklists.start(conn, context.user.id)
         step = Step(run, 0)
@@ -187,7 +185,6 @@ async def button(update: Update, context: BotContext) -> None:
         assert context.user is not None
         run = await checklists.get(context.db, int(parts[2]), context.user.id)
         if run is not None and run.finished_at is None:
-            await answer_button(update)
             await _resume(update, context, run.id)
             return
     step = await _current_step(context, parts)
@@ -205,16 +202,13 @@ async def button(update: Update, context: BotContext) -> None:
     elif action == "ok" and item.kind == "subthemes" and step.selected:
         await _answer(update, context, step, item, subtheme_answer(list(step.selected)))
     elif action == "b" and step.index > 0:
-        await answer_button(update)
         previous = Step(step.run, step.index - 1)
         await conversations.set_state(context.db, context.user.id, _state(previous))
         await _ask(update, context, previous, new_message=False)
     elif action == "m" and item.faq:
-        await answer_button(update)
         await faq.send_entry(update, context, context.services.content.entries[item.faq])
         await _ask(update, context, step, new_message=True)
     elif action == "x":
-        await answer_button(update)
         await conversations.set_state(context.db, context.user.id, None)
         await start.send_menu(
             update, context, context.gettext("Checklist paused. Your answers are saved.")
@@ -240,7 +234,6 @@ async def _toggle(update: Update, context: BotContext, step: Step, subtheme_id: 
     if subtheme_id not in context.services.content.subthemes:
         await answer_button(update, context.gettext("This button is no longer valid."), True)
         return
-    await answer_button(update)
     selected = list(step.selected)
     if subtheme_id in selected:
         selected.remove(subtheme_id)
@@ -257,7 +250,6 @@ async def _answer(
     """Save the answer and the next step in one transaction, then show what comes next."""
     _ = context.gettext
     assert context.user is not None
-    await answer_button(update)
     items = _items(context)
     finished = step.index + 1 >= len(items)
     async with context.db.transaction() as conn:

@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 
 from bot import i18n
 from bot.context import BotContext
+from bot.delivery import answer_now
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
 
@@ -106,6 +107,7 @@ async def show(
 
 
 async def answer_button(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Stop the button's spinner; every callback query must be answered once."""
+    """Answer a button press now: with a notice or an alert, or before slow work. A press not
+    answered by its handler is answered after it (`bot.delivery`), once the reply has gone."""
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
+        await answer_now(update.callback_query, text, alert)

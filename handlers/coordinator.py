@@ -71,7 +71,6 @@ async def export_button(update: Update, context: BotContext) -> None:
     parts = callback_parts(update)
     subthemes = context.services.content.subthemes
     if len(parts) == 3 and parts[1] == "f" and parts[2] in FORMATS:
-        await answer_button(update)
         await show(
             update,
             context,
@@ -83,7 +82,6 @@ async def export_button(update: Update, context: BotContext) -> None:
             ],
         )
     elif len(parts) == 4 and parts[1] == "g" and parts[2] in FORMATS and parts[3] in _WHICH:
-        await answer_button(update)
         await show(
             update,
             context,

@@ -91,11 +91,6 @@ async def on_error(update: object, context: BotContext) -> None:
         except Exception:  # the database may be what failed; the default language will do
             log.exception("could not load the user for update %s", update_id)
         try:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
-        except Exception:  # the query may be too old to answer; the message below still helps
-            pass
-        try:
             await context.bot.send_message(
                 update.effective_chat.id,
                 context.gettext(

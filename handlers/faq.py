@@ -43,7 +43,6 @@ def _words(context: BotContext, message: str) -> set[str]:
 
 async def ask(update: Update, context: BotContext) -> None:
     _ = context.gettext
-    await answer_button(update)
     await show(
         update,
         context,
@@ -146,7 +145,6 @@ async def send_none(update: Update, context: BotContext) -> None:
 
 
 async def contacts(update: Update, context: BotContext) -> None:
-    await answer_button(update)
     html = render(
         "contacts.html",
         contacts=context.services.content.contacts,
@@ -158,7 +156,6 @@ async def contacts(update: Update, context: BotContext) -> None:
 
 async def topics(update: Update, context: BotContext) -> None:
     _ = context.gettext
-    await answer_button(update)
     content = context.services.content
     buttons: Keyboard = [
         [(topic.title[context.lang], callback("faq", "t", topic.id))]
@@ -171,7 +168,6 @@ async def topic(update: Update, context: BotContext, topic_id: str) -> None:
     _ = context.gettext
     content = context.services.content
     chosen = content.topics[topic_id]
-    await answer_button(update)
     buttons: Keyboard = [
         [(shorten(entry.text[context.lang].question), callback("faq", "e", entry.id))]
         for entry in content.entries_in(topic_id)
@@ -193,12 +189,10 @@ async def button(update: Update, context: BotContext) -> None:
     elif action == "t" and len(args) == 1 and args[0] in content.topics:
         await topic(update, context, args[0])
     elif action == "e" and args and args[0] in content.entries and len(args) in (1, 3):
-        await answer_button(update)
         if query is not None:
             await faq_log.set_chosen(context.db, *query, args[0])
         await send_entry(update, context, content.entries[args[0]])
     elif action == "n" and len(args) == 2 and query is not None:
-        await answer_button(update)
         await faq_log.set_chosen(context.db, *query, None)
         await send_none(update, context)
     elif action == "f" and len(args) in (2, 4) and args[0] in content.entries and args[1] in "ud":

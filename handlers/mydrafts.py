@@ -30,7 +30,6 @@ NAME_LIMIT = 150
 async def list_drafts(update: Update, context: BotContext) -> None:
     _ = context.gettext
     assert context.user is not None
-    await answer_button(update)
     mine = await drafts.of_user(context.db, context.user.id)
     if not mine:
         await show(
@@ -126,16 +125,13 @@ async def button(update: Update, context: BotContext) -> None:
         await answer_button(update, _("This button is no longer valid."), True)
         return
     if action == "o":
-        await answer_button(update)
         await send_card(update, context, draft)
     elif action == "n" and draft.editable:
-        await answer_button(update)
         await conversations.set_state(
             context.db, context.user.id, Conversation(RENAME_FLOW, "name", {"draft": draft.id})
         )
         await send(update, context, _("Type the new name for the draft."))
     elif action == "del" and draft.editable:
-        await answer_button(update)
         name = outline.draft_name(context, draft, await drafts.answers(context.db, draft.id))
         await show(
             update,
@@ -147,7 +143,6 @@ async def button(update: Update, context: BotContext) -> None:
             ],
         )
     elif action == "delok" and draft.editable:
-        await answer_button(update)
         async with context.db.transaction() as conn:
             state = await conversations.get_in(conn, context.user.id)
             if state is not None and state.data.get("draft") == draft.id:

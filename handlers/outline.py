@@ -82,7 +82,6 @@ async def begin(update: Update, context: BotContext) -> None:
     """/outline, /draft, the menu and /start outline: continue the latest draft or start one."""
     _ = context.gettext
     assert context.user is not None
-    await answer_button(update)
     editable = [d for d in await drafts.of_user(context.db, context.user.id) if d.editable]
     if not editable:
         await new_draft(update, context)
@@ -328,13 +327,11 @@ async def button(update: Update, context: BotContext) -> None:
     parts = callback_parts(update)
     action = parts[1] if len(parts) > 1 else ""
     if action == "new" and len(parts) == 2:
-        await answer_button(update)
         await new_draft(update, context)
         return
     if action == "ck" and len(parts) == 3 and parts[2].isdigit():
         run = await checklists.get(context.db, int(parts[2]), context.user.id)
         if run is not None:
-            await answer_button(update)
             chosen = selected_subthemes(
                 (await checklists.answers(context.db, run.id)).get("subthemes")
             )
@@ -391,31 +388,24 @@ async def _step_action(
         if extra[0] not in {o.id for o in section.options}:
             await _stale(update, context)
             return
-        await answer_button(update)
         await _save(update, context, step, section, extra[0], answers, typed=False)
     elif action == "t" and section.kind == "subthemes" and extra and extra[0] in content.subthemes:
-        await answer_button(update)
         selected = list(step.selected)
         selected.remove(extra[0]) if extra[0] in selected else selected.append(extra[0])
         step = Step(step.draft, step.index, step.review, tuple(selected))
         await conversations.set_state(context.db, context.user.id, _state(step))
         await ask_step(update, context, step, new_message=False, answers=answers)
     elif action == "c" and section.kind == "subthemes" and step.selected:
-        await answer_button(update)
         await _save(update, context, step, section, ",".join(step.selected), answers, typed=False)
     elif action == "k" and answers.get(section.id):
-        await answer_button(update)
         await _save(update, context, step, section, answers[section.id], answers, typed=False)
     elif action == "s" and not section.required:
-        await answer_button(update)
         await _save(update, context, step, section, "", answers, typed=False)
     elif action == "b" and step.index > 0 and not step.review:
-        await answer_button(update)
         previous = Step(step.draft, step.index - 1)
         await conversations.set_state(context.db, context.user.id, _state(previous))
         await ask_step(update, context, previous, new_message=False, answers=answers)
     elif action == "x":
-        await answer_button(update)
         await conversations.set_state(context.db, context.user.id, None)
         filled, total = progress(content, answers)
         await start.send_menu(
@@ -492,23 +482,18 @@ async def _draft_action(update: Update, context: BotContext, action: str, draft:
     _ = context.gettext
     assert context.user is not None
     if action == "r":
-        await answer_button(update)
         await conversations.set_state(context.db, context.user.id, None)
         await send_review(update, context, draft)
     elif action == "go" and draft.editable:
-        await answer_button(update)
         await continue_draft(update, context, draft)
     elif action == "doc":
-        await answer_button(update)
+        await answer_button(update)  # before building the document
         await send_docx(update, context, draft)
     elif action == "sub" and draft.editable:
-        await answer_button(update)
         await _confirm_submit(update, context, draft)
     elif action == "subok" and draft.editable:
-        await answer_button(update)
         await _submit(update, context, draft)
     elif action == "re" and not draft.editable:
-        await answer_button(update)
         async with context.db.transaction() as conn:
             copy_id = await drafts.reopen(conn, draft)
         copy = await drafts.get(context.db, copy_id, context.user.id)
@@ -537,7 +522,6 @@ async def edit_section(update: Update, context: BotContext) -> None:
     ):
         await _stale(update, context)
         return
-    await answer_button(update)
     step = Step(draft.id, index, review=True)
     await conversations.set_state(context.db, context.user.id, _state(step))
     await ask_step(update, context, step, new_message=True)

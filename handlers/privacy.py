@@ -112,10 +112,8 @@ async def delete_button(update: Update, context: BotContext) -> None:
             await privacy.delete_user(
                 conn, context.user.id, keep_submitted=context.services.settings.keep_submitted
             )
-        await answer_button(update)
         await show(update, context, _("Your data was deleted. If you write again, I start afresh."))
     elif action == ["keep"]:
-        await answer_button(update)
         await show(update, context, _("Nothing was deleted."))
     else:
         await answer_button(update, _("This button is no longer valid."), True)

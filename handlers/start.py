@@ -58,14 +58,12 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def menu(update: Update, context: BotContext) -> None:
-    await answer_button(update)
     await _leave_flow(context)
     await send_menu(update, context)
 
 
 async def help_(update: Update, context: BotContext) -> None:
     _ = context.gettext
-    await answer_button(update)
     text = _(
         "<b>How I can help</b>\n\n"
         "Type a question in your own words, for example “Who can apply?” or "
@@ -88,7 +86,6 @@ async def help_(update: Update, context: BotContext) -> None:
 
 async def choose_language(update: Update, context: BotContext) -> None:
     _ = context.gettext
-    await answer_button(update)
     buttons = [
         [
             (
@@ -109,7 +106,6 @@ async def set_language(update: Update, context: BotContext) -> None:
     await users.set_language(context.db, context.user.id, parts[1])
     context.lang = parts[1]
     _ = context.gettext
-    await answer_button(update)
     language = Markup("<b>{}</b>").format(i18n.language_name(parts[1]))
     await send_menu(update, context, _("Language set: {language}.", language=language))
 

@@ -77,6 +77,7 @@ async def bot(settings: Settings) -> AsyncIterator[Harness]:
     finally:
         await harness.stop()
     assert harness.telegram.violations == [], "the bot sent requests Telegram would refuse"
+    assert harness.telegram.unanswered_presses() == [], "a button press was never answered"
 
 
 def replace_settings(settings: Settings, **changes) -> Settings:

@@ -116,6 +116,21 @@ async def test_a_button_from_an_old_message_still_works_when_it_is_harmless(bot)
     assert "<b>How I can help</b>" in old_menu.text  # edited in place
 
 
+async def test_a_button_press_is_answered_once_right_after_its_reply(bot):
+    """The reply the user waits for goes first; the spinner is stopped right after, once."""
+    user = await bot.user(language_code="en")
+    [menu] = await user.send("/start")
+    await user.press("ℹ️ Help", menu)
+    assert [call.method for call in bot.telegram.calls[-2:]] == [
+        "editMessageText",
+        "answerCallbackQuery",
+    ]
+    # The stand-in refuses a second answer to the same query, as Telegram does, and the
+    # fixture checks at the end that every press got its answer.
+    query = bot.telegram.presses[-1]
+    assert bot.telegram.answers == {query: 1}
+
+
 async def test_in_a_group_the_bot_only_points_to_a_private_chat(bot):
     member = await bot.user(
         user_id=2002, language_code="en", chat_id=-100123, chat_type="group", start=False
@@ -146,6 +161,18 @@ async def test_errors_are_logged_with_the_update_id_and_the_user_is_told(bot, ca
     [record] = [r for r in caplog.records if r.name == "handlers.errors"]
     assert "error while handling update" in record.getMessage()
     assert str(bot.telegram.calls[-1].params) not in record.getMessage()
+
+
+async def test_a_press_whose_handling_fails_is_still_answered_once(bot):
+    user = await bot.user(language_code="en")
+    [menu] = await user.send("/start")
+    failures = iter([ApiError(500, "Internal Server Error")] * 3)
+    bot.telegram.fault = lambda method: (
+        next(failures, None) if method == "editMessageText" else None
+    )
+    [reply] = await user.press("ℹ️ Help", menu)
+    assert reply.text.startswith("Sorry, something went wrong on my side.")
+    assert bot.telegram.answers == {bot.telegram.presses[-1]: 1}
 
 
 async def test_command_menus_and_descriptions_are_published_per_language(bot):
