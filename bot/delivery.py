@@ -46,8 +46,8 @@ _answered: ContextVar[bool] = ContextVar("button_answered", default=False)
 
 async def answer_now(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
     """Answer a button press now (with a notice or an alert, or before slow work)."""
-    _answered.set(True)
     await query.answer(text, show_alert=alert)
+    _answered.set(True)  # only once it went through: else the processor tries again at the end
 
 
 async def _handle(update: object, coroutine: Awaitable[Any]) -> None:

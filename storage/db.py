@@ -7,9 +7,10 @@ fsync), so work is grouped:
 - A transaction (`Unit`) queues the statements whose result nobody waits for: a typical answer is
   one piece of work instead of six trips.
 - Reads and such transactions from all users wait in one queue and go to the thread together, one
-  batch per trip (group commit): the writing ones run inside one transaction, each under its own
+  batch per trip (group commit). The reads run first, outside any transaction, so no read sees a
+  write that could still be undone. The writes run inside one transaction, each under its own
   savepoint so that one failure undoes only its own statements, and one COMMIT makes them all
-  durable. Every caller is answered only after that COMMIT, so nothing is acknowledged that is not
+  durable. Every writer is answered only after that COMMIT, so nothing is acknowledged that is not
   on disk. Under load this turns dozens of trips and fsyncs into one.
 - A transaction that needs an answer before it can go on (`insert`, `fetchone`, ...) takes the
   connection for itself until it commits; a lock keeps it and the batches from interleaving.
@@ -73,6 +74,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._waiting: list[_Job] = []
         self._batcher: asyncio.Task[None] | None = None
+        self._holder: asyncio.Task[Any] | None = None  # the task of the unit holding the lock
 
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
@@ -169,11 +171,19 @@ class Database:
 
     async def _batched(self, work: Callable[[sqlite3.Connection], T], *, writes: bool) -> T:
         """Run `work` in the next batch (see the module docstring)."""
+        self._refuse_if_holding()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Job(work, writes, future))
-        if self._batcher is None:
+        if self._batcher is None or self._batcher.done():  # done: cancelled before it began
             self._batcher = asyncio.create_task(self._run_batches())
         return await future
+
+    def _refuse_if_holding(self) -> None:
+        """A task whose unit holds the connection would wait for itself forever."""
+        if self._holder is not None and self._holder is asyncio.current_task():
+            raise DatabaseError(
+                "this task's transaction holds the connection: use the transaction's own methods"
+            )
 
     async def _run_batches(self) -> None:
         try:
@@ -222,45 +232,52 @@ class _Failed:
 
 
 def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
-    """On the database thread: every job in order, the writing ones inside one transaction with
+    """On the database thread: first the reads, outside any transaction (so no read is ever
+    given a write that might still be rolled back), then the writes inside one transaction with
     a savepoint each, so one job's failure undoes only that job; then one COMMIT for all."""
-    outcomes: list[Any] = []
-    committed_with: list[int] = []  # indexes of the writing jobs in the open transaction
-    for job in jobs:
+    outcomes: list[Any] = [None] * len(jobs)
+    for index, job in enumerate(jobs):
         if not job.writes:
             try:
-                outcomes.append(job.work(conn))
+                outcomes[index] = job.work(conn)
             except Exception as exc:
-                outcomes.append(_Failed(exc))
+                outcomes[index] = _Failed(exc)
+    _rollback_if_open(conn)  # a read job must not have left a transaction open
+    stored: list[int] = []  # the writing jobs done inside the open transaction
+    refused: Exception | None = None
+    for index, job in enumerate(jobs):
+        if not job.writes:
             continue
-        try:
-            if not conn.in_transaction:
+        if refused is None and not conn.in_transaction:
+            try:
                 conn.execute("BEGIN IMMEDIATE")
-            conn.execute("SAVEPOINT unit")
-        except Exception as exc:  # e.g. another process holds the database
-            outcomes.append(_Failed(exc))
+            except Exception as exc:  # e.g. another process holds the database beyond the
+                refused = exc  # busy timeout: fail every writer now, not after a wait each
+        if refused is not None:
+            outcomes[index] = _Failed(refused)
             continue
         try:
-            outcome = job.work(conn)
+            conn.execute("SAVEPOINT unit")
+            outcomes[index] = job.work(conn)
             conn.execute("RELEASE unit")
         except Exception as exc:
-            outcome = _Failed(exc)
-            if conn.in_transaction:
+            outcomes[index] = _Failed(exc)
+            try:
                 conn.execute("ROLLBACK TO unit")
                 conn.execute("RELEASE unit")
-            else:  # some errors (a full disk) end the whole transaction: earlier jobs too
-                for index in committed_with:
-                    outcomes[index] = _Failed(exc)
-                committed_with.clear()
+            except sqlite3.Error:  # the error ended the whole transaction (a full disk):
+                _rollback_if_open(conn)  # the jobs before it were undone too
+                for undone in stored:
+                    outcomes[undone] = _Failed(exc)
+                stored.clear()
         else:
-            committed_with.append(len(outcomes))
-        outcomes.append(outcome)
+            stored.append(index)
     if conn.in_transaction:
         try:
             conn.execute("COMMIT")
         except Exception as exc:
             _rollback_if_open(conn)
-            for index in committed_with:
+            for index in stored:
                 outcomes[index] = _Failed(exc)
     return outcomes
 
@@ -286,15 +303,21 @@ class Unit:
     `execute` only queues. A unit that only queues is committed in a batch with other callers'
     work. A statement that returns something (`insert`, `change`, `fetchone`, `fetchall`) needs a
     trip of its own: from then on the unit holds the connection, and each such statement takes
-    the queue with it, until the commit.
+    the queue with it, until the commit. While it holds the connection, the unit's own methods
+    are the only way to the database: anything else would wait for the unit, so it is refused.
+
+    A statement that fails rolls the whole transaction back at once; the unit then refuses
+    everything, its commit included, so a caller that catches the error cannot commit half a unit.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._queued: list[tuple[str, Params]] = []
         self._holding = False  # the connection, with a transaction begun
+        self._failed = False
 
     async def execute(self, sql: str, params: Params = ()) -> None:
+        self._refuse_if_failed()
         self._queued.append((sql, params))
 
     async def insert(self, sql: str, params: Params = ()) -> int:
@@ -332,10 +355,13 @@ class Unit:
                 self._release()
 
     async def _trip(self, sql: str, params: Params, result: Any) -> Any:
+        self._refuse_if_failed()
         begin = not self._holding
         if begin:
+            self._db._refuse_if_holding()
             await self._db._lock.acquire()
             self._holding = True
+            self._db._holder = asyncio.current_task()
         queued, self._queued = [*self._queued, (sql, params)], []
 
         def work(conn: sqlite3.Connection) -> Any:
@@ -353,10 +379,19 @@ class Unit:
                 _rollback_if_open(conn)
                 raise
 
-        return await _in_thread(self._db.conn, work)
+        try:
+            return await _in_thread(self._db.conn, work)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _refuse_if_failed(self) -> None:
+        if self._failed:
+            raise DatabaseError("this transaction failed and was rolled back; begin a new one")
 
     def _release(self) -> None:
         self._holding = False
+        self._db._holder = None
         self._db._lock.release()
 
 

@@ -182,12 +182,36 @@ async def test_when_the_disk_fills_during_a_batch_only_stored_answers_are_acknow
                 (user_id, "x" * 3000),
             )
 
-    results = await asyncio.gather(*(answer(n) for n in range(1, 21)), return_exceptions=True)
+    *results, seen = await asyncio.gather(
+        *(answer(n) for n in range(1, 21)), _user_ids(db), return_exceptions=True
+    )
     acknowledged = [n for n, result in enumerate(results, start=1) if result is None]
     assert all(isinstance(r, sqlite3.Error) for r in results if r is not None)
     assert len(acknowledged) < 20
     assert await _user_ids(db) == acknowledged
+    assert set(seen) <= set(acknowledged)  # a read in the batch never saw what was undone
 
     await db.fetchone("PRAGMA max_page_count = 1000000")  # the disk has room again
     await answer(99)
     assert await _user_ids(db) == [*acknowledged, 99]
+
+
+async def test_a_transaction_that_failed_cannot_be_committed_in_part(db):
+    """The failed statement rolled everything back; going on after catching it is refused."""
+    await db.execute(INSERT_USER, (1,))
+    with pytest.raises(DatabaseError, match="failed and was rolled back"):
+        async with db.transaction() as conn:
+            await conn.execute(INSERT_USER, (2,))
+            with pytest.raises(sqlite3.IntegrityError):
+                await conn.insert(INSERT_USER, (1,))
+            await conn.execute(INSERT_USER, (3,))
+    assert await _user_ids(db) == [1]
+
+
+async def test_waiting_for_the_database_inside_a_transaction_holding_it_is_refused(db):
+    """It would wait for itself forever; a clear error instead of a hang."""
+    with pytest.raises(DatabaseError, match="holds the connection"):
+        async with db.transaction() as conn:
+            await conn.insert(INSERT_USER, (1,))
+            await db.fetchone("SELECT 1")
+    assert await _user_ids(db) == []
