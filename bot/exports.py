@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 import jinja2
@@ -199,14 +199,15 @@ def bar_chart(per_week: list[tuple[str, int]], width: int = 640, height: int = 1
 async def write_html(
     fh: IO[bytes],
     content: Content,
-    groups: Callable[[str | None], AsyncIterator[Outline]],
+    groups: Callable[[str | None], AsyncIterator[Outline] | None],
     summary: ReportSummary,
     language: str,
     gettext: Callable[[str], str],
 ) -> int:
     """A readable report: summary with a chart, then every outline grouped by sub-theme.
 
-    `groups(subtheme_id)` yields the outlines of one sub-theme (None: those without one).
+    `groups(subtheme_id)` yields the outlines of one sub-theme (None: those without one), or is
+    None for a group left out.
     """
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("content", "templates"), autoescape=True, enable_async=True
@@ -215,9 +216,11 @@ async def write_html(
     sections = content.outline
 
     async def grouped() -> AsyncIterator[tuple[str, AsyncIterator[Any]]]:
-        for subtheme in content.subthemes.values():
-            yield subtheme.title[language], _readable(groups(subtheme.id))
-        yield gettext("No sub-theme chosen"), _readable(groups(None))
+        chosen = [(s.title[language], s.id) for s in content.subthemes.values()]
+        for title, subtheme_id in [*chosen, (gettext("No sub-theme chosen"), None)]:
+            items = groups(subtheme_id)
+            if items is not None:
+                yield title, _readable(items)
 
     shown: set[int] = set()  # an outline with two sub-themes is shown twice but counted once
 
@@ -291,13 +294,14 @@ async def export(
             per_week=await reports.submissions_per_week(db, selection),
         )
 
-        async def group(subtheme: str | None) -> AsyncIterator[Outline]:
-            # One pass over the selection per group keeps memory flat; an outline with two
-            # sub-themes appears under both, as a coordinator reading one sub-theme expects.
-            async for outline in reports.outlines(db, selection, section_ids):
-                chosen = [s for s in outline.answers.get("subthemes", "").split(",") if s]
-                if (subtheme in chosen) if subtheme is not None else not chosen:
-                    yield outline
+        def group(subtheme: str | None) -> AsyncIterator[Outline] | None:
+            # One query per group keeps memory flat; an outline with two sub-themes appears
+            # under both, as a coordinator reading one sub-theme expects. A report for one
+            # sub-theme has that group only.
+            wanted = reports.NO_SUBTHEME if subtheme is None else subtheme
+            if selection.subtheme is not None and wanted != selection.subtheme:
+                return None
+            return reports.outlines(db, replace(selection, subtheme=wanted), section_ids)
 
         return await write_html(fh, content, group, summary, language, gettext)
     raise ValueError(f"unknown format {fmt!r}")

@@ -1,7 +1,7 @@
 """Read-only queries for coordinators: outlines to export, statistics, unanswered questions.
 
 Exports page through the drafts by id (keyset pagination), so 10,000 outlines never sit in memory
-at once; every page is one short read under the connection's lock.
+at once; every page is one short read on the database thread.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from storage.db import Database
 
 PAGE = 500
+NO_SUBTHEME = "-"  # Filter.subtheme: the outlines where none was chosen
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Filter:
     status: str = "submitted"  # "submitted" or "all"
     since: str | None = None  # ISO date, inclusive (on submitted_at, else created_at)
     until: str | None = None  # ISO date, inclusive
-    subtheme: str | None = None
+    subtheme: str | None = None  # a sub-theme id, NO_SUBTHEME, or None for any
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,12 @@ def _where(selection: Filter) -> tuple[str, list[Any]]:
     if selection.until:
         clauses.append(f"substr({when}, 1, 10) <= ?")
         params.append(selection.until)
-    if selection.subtheme:
+    if selection.subtheme == NO_SUBTHEME:
+        clauses.append(
+            "NOT EXISTS (SELECT 1 FROM draft_answers s WHERE s.draft_id = d.id AND "
+            "s.section_id = 'subthemes' AND s.value <> '')"
+        )
+    elif selection.subtheme:
         clauses.append(
             "EXISTS (SELECT 1 FROM draft_answers s WHERE s.draft_id = d.id AND "
             "s.section_id = 'subthemes' AND ',' || s.value || ',' LIKE ?)"
@@ -83,19 +89,21 @@ async def outline_rows(
     position = {section_id: _WIDTH + i for i, section_id in enumerate(section_ids)}
     blank = [""] * len(section_ids)
 
+    chosen = f"FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}"
+
     def page(conn: sqlite3.Connection, after: int) -> list[list[Any]]:
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: cheaper than rows with names
-        drafts = cursor.execute(
-            f"SELECT {_META} FROM drafts d WHERE d.id > ? AND {where} ORDER BY d.id LIMIT {PAGE}",
-            [after, *params],
-        ).fetchall()
+        drafts = cursor.execute(f"SELECT {_META} {chosen}", [after, *params]).fetchall()
         if not drafts:
             return []
         rows = {draft[0]: [*draft, *blank] for draft in drafts}
+        # The answers of this page's outlines only (not of every id in its range: with a
+        # sub-theme filter most ids in between belong to other outlines).
         for draft_id, section_id, value in cursor.execute(
-            "SELECT draft_id, section_id, value FROM draft_answers WHERE draft_id BETWEEN ? AND ?",
-            (drafts[0][0], drafts[-1][0]),
+            "SELECT draft_id, section_id, value FROM draft_answers "
+            f"WHERE draft_id IN (SELECT d.id {chosen})",
+            [after, *params],
         ):
             row = rows.get(draft_id)
             if row is not None and section_id in position:

@@ -152,6 +152,28 @@ async def test_html_report_is_grouped_escaped_and_has_a_chart(outlines, settings
     assert text.index(leisure_title) < text.index(INJECTION)
 
 
+async def test_html_report_of_one_subtheme_and_of_outlines_without_one(outlines, settings):
+    user = await outlines.user(user_id=504, language_code="en")
+    await user.send("/outline")
+    await user.send("Only a title")  # a draft with no sub-theme chosen yet
+
+    def report(*args: str) -> _Collector:
+        result = _export(settings, "--format", "html", "--lang", "en", *args)
+        assert result.returncode == 0, result.stderr
+        parser = _Collector()
+        parser.feed(result.stdout)
+        return parser
+
+    everything = report("--status", "all")
+    text = "".join(everything.text)
+    assert everything.tags.count("section") == 4
+    assert everything.tags.count("h2") == 1 + len(CONTENT.subthemes) + 1  # summary, groups
+    assert text.index("No sub-theme chosen") < text.index("Only a title")
+    leisure = report("--subtheme", "leisure")
+    assert leisure.tags.count("section") == 1 and leisure.tags.count("h2") == 2
+    assert INJECTION in "".join(leisure.text) and "Plain project" not in "".join(leisure.text)
+
+
 async def test_export_in_chat_for_a_coordinator(outlines, bot):
     coordinator = await bot.user(user_id=9001, language_code="en")
     await coordinator.send("/export")
