@@ -273,6 +273,8 @@ def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
         else:
             stored.append(index)
     if conn.in_transaction:
+        # A deferred foreign key failing here would fail every writer of the batch: the schema
+        # has none, and savepoints cannot isolate one.
         try:
             conn.execute("COMMIT")
         except Exception as exc:
@@ -304,7 +306,8 @@ class Unit:
     work. A statement that returns something (`insert`, `change`, `fetchone`, `fetchall`) needs a
     trip of its own: from then on the unit holds the connection, and each such statement takes
     the queue with it, until the commit. While it holds the connection, the unit's own methods
-    are the only way to the database: anything else would wait for the unit, so it is refused.
+    are the only way to the database: anything else would wait for the unit, so it is refused
+    (from another task, e.g. under `asyncio.wait_for`, it cannot be told apart and would hang).
 
     A statement that fails rolls the whole transaction back at once; the unit then refuses
     everything, its commit included, so a caller that catches the error cannot commit half a unit.
