@@ -44,11 +44,12 @@ def columns(content: Content, language: str, meta_headers: dict[str, str]) -> li
     ]
 
 
-async def _readable_rows(
+async def _spreadsheet_rows(
     content: Content, rows: AsyncIterator[list[Any]], language: str
 ) -> AsyncIterator[list[str]]:
-    """Rows of `storage.reports.outline_rows` (the order of `columns`) made readable in place
-    for people: option labels and sub-theme names instead of ids, the title when unnamed."""
+    """Rows of `storage.reports.outline_rows` (the order of `columns`) made ready in place for
+    people reading a spreadsheet: option labels and sub-theme names instead of ids, the title
+    when unnamed, formulas neutralized."""
     sections = content.outline
     width = len(META)
     shown = [(width + i, s) for i, s in enumerate(sections) if s.kind in ("choice", "subthemes")]
@@ -62,7 +63,8 @@ async def _readable_rows(
         for index, section in shown:
             if row[index]:
                 row[index] = display(content, section, row[index], language)
-        yield row
+        # neutralize(), inlined: this runs for every cell of every outline.
+        yield ["'" + value if value.startswith(_FORMULA_START) else value for value in row]
 
 
 _SEPARATOR = "\x1f"  # never in stored text (clean_text drops control characters); checked anyway
@@ -76,7 +78,7 @@ async def write_csv(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[Co
     into ";"). On 10,000 full outlines the csv module took 2.5 times as long as quoting field
     by field, and that about 1.5 times as long as this."""
     fh.write("\ufeff".encode())
-    fh.write(_csv_line([c.header for c in cols]))
+    fh.write(_csv_line([neutralize(c.header) for c in cols]))
     count = 0
     lines: list[bytes] = []
     async for row in rows:
@@ -90,7 +92,6 @@ async def write_csv(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[Co
 
 
 def _csv_line(fields: list[str]) -> bytes:
-    fields = ["'" + f if f.startswith(_FORMULA_START) else f for f in fields]
     joined = _SEPARATOR.join(fields)
     if joined.count(_SEPARATOR) != len(fields) - 1:  # a field held the separator itself
         joined = _SEPARATOR.join(f.replace(_SEPARATOR, " ") for f in fields)
@@ -153,9 +154,8 @@ async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[C
     async for row in rows:
         count += 1
         # The column's format (wrapped text) applies; a format per cell would only cost time.
-        # neutralize() inlined: this loop runs for every cell.
         for index, value in enumerate(row):
-            write(count, index, "'" + value if value.startswith(_FORMULA_START) else value)
+            write(count, index, value)
     sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
     workbook.close()
     return count
@@ -276,7 +276,8 @@ async def export(
     cols = columns(content, language, meta_headers(gettext))
     section_ids = [section.id for section in content.outline]
     if fmt in ("csv", "xlsx"):
-        rows = _readable_rows(content, reports.outline_rows(db, selection, section_ids), language)
+        flat = reports.outline_rows(db, selection, section_ids)
+        rows = _spreadsheet_rows(content, flat, language)
         writer = write_csv if fmt == "csv" else write_xlsx
         return await writer(fh, rows, cols)
     if fmt == "json":

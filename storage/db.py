@@ -294,9 +294,14 @@ def _insert(sql: str, params: Params, conn: sqlite3.Connection) -> int:
     return rowid
 
 
-def _execute_all(statements: list[tuple[str, Params]], conn: sqlite3.Connection) -> None:
+def _execute_all(
+    statements: list[tuple[str, Params]], conn: sqlite3.Connection
+) -> sqlite3.Cursor | None:
+    """Run the statements in order; the last one's cursor."""
+    cursor = None
     for sql, params in statements:
-        conn.execute(sql, params)
+        cursor = conn.execute(sql, params)
+    return cursor
 
 
 class Unit:
@@ -371,11 +376,7 @@ class Unit:
             if begin:
                 conn.execute("BEGIN IMMEDIATE")
             try:
-                cursor = None
-                for statement, values in queued:
-                    cursor = conn.execute(statement, values)
-                assert cursor is not None
-                return result(cursor)
+                return result(_execute_all(queued, conn))
             except BaseException:
                 # Failed inside one trip: nothing of this transaction may stay, whatever the
                 # caller does next.

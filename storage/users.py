@@ -10,6 +10,7 @@ from storage.conversations import Conversation
 from storage.db import Database, utcnow
 
 _COLUMNS = "id, language, telegram_language, first_seen, last_seen, role, privacy_seen_at"
+_WIDTH = len(_COLUMNS.split(", "))
 _ARRIVAL = (
     f"SELECT {', '.join('u.' + c for c in _COLUMNS.split(', '))}, c.flow, c.step, c.data "
     "FROM users u LEFT JOIN conversations c ON c.user_id = u.id WHERE u.id = ?"
@@ -48,7 +49,7 @@ async def touch(
                 (user_id, telegram_language, now, now),
             )
         return User(user_id, None, telegram_language, now, now, "applicant", is_new=True), None
-    user = User(*row[:7])
+    user = User(*row[:_WIDTH])
     state = conversations.from_row(row)
     stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
     language_changed = telegram_language is not None and telegram_language != user.telegram_language
