@@ -140,22 +140,35 @@ async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[C
     import xlsxwriter  # imported here: only coordinators' exports need it
 
     # constant_memory: rows are flushed to disk as they are written, not kept in memory.
-    workbook = xlsxwriter.Workbook(fh, {"constant_memory": True, "strings_to_formulas": False})
+    # Wrapped text is the workbook's default format: a cell without a format of its own then
+    # needs no style attribute, which XlsxWriter would otherwise escape for each of the cells.
+    workbook = xlsxwriter.Workbook(
+        fh,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "default_format_properties": {
+                "font_name": "Calibri",
+                "font_size": 11,
+                "text_wrap": True,
+                "valign": "top",
+            },
+        },
+    )
     sheet = workbook.add_worksheet("ET 4.1.7")
-    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True})
-    wrapped = workbook.add_format({"text_wrap": True, "valign": "top"})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7"})
     for index, column in enumerate(cols):
         long_text = column.key not in META and column.key not in ("email", "phone", "budget")
-        sheet.set_column(index, index, 60 if long_text else 18, wrapped)
+        sheet.set_column(index, index, 60 if long_text else 18)
         sheet.write_string(0, index, neutralize(column.header), header)
     sheet.freeze_panes(1, 1)
     count = 0
     write = sheet.write_string
     async for row in rows:
         count += 1
-        # The column's format (wrapped text) applies; a format per cell would only cost time.
         for index, value in enumerate(row):
-            write(count, index, value)
+            if value:  # an empty cell is no cell: nothing to write
+                write(count, index, value)
     sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
     workbook.close()
     return count

@@ -100,6 +100,16 @@ async def test_xlsx_export_has_a_frozen_header_and_neutralized_cells(outlines, s
     assert len(rows) == 3
     assert any(str(cell).startswith("'=HYPERLINK") for row in rows for cell in row if cell)
     assert not any(str(cell).startswith("=") for row in rows for cell in row if cell)
+    # The same cells as the CSV export (compared with the database above); an empty answer
+    # is an empty cell.
+    text = _export(settings, "--format", "csv", "--lang", "fi").stdout.removeprefix("\ufeff")
+    assert [[cell or "" for cell in row] for row in rows] == list(
+        csv.reader(io.StringIO(text), delimiter=";")
+    )
+    assert any(cell is None for row in rows for cell in row)
+    # Long answers wrap: the workbook's default format, so every cell has it.
+    assert sheet["A1"].font.b and not sheet["A2"].font.b
+    assert all(c.alignment.wrap_text for row in sheet.iter_rows() for c in row if c.value)
 
 
 async def test_json_export_uses_stable_keys_and_matches_the_database(outlines, settings, bot):
