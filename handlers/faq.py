@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
+
 from telegram import Update
 
 from bot.content import Entry
 from bot.context import BotContext
+from bot.faq import Match
 from bot.rendering import escape, render
 from handlers import start
 from handlers.common import (
@@ -18,6 +23,9 @@ from handlers.common import (
     show,
 )
 from storage import faq_log
+from storage.faq_log import QueryRef
+
+log = logging.getLogger(__name__)
 
 
 # Typed alone, these open the menu or the help. The msgid is the English list; a translation
@@ -76,42 +84,65 @@ async def answer_question(update: Update, context: BotContext) -> None:
     if typed in _words(context, HELP_WORDS):
         await start.help_(update, context)
         return
-    services = context.services
-    match = services.matcher.match(text, context.lang)
-    query = await faq_log.record(
-        context.db,
-        language=context.lang,
-        matched_in=match.language,
-        query=match.normalized,
-        outcome=match.outcome,
-        top=[(s.entry_id, s.score) for s in match.ranked],
+    match = context.services.matcher.match(text, context.lang)
+    token = faq_log.new_token()
+    # The query is logged while the reply goes out: the log is for coordinators, the reply is
+    # what the user waits for. The user's next update waits for this one, so a button quoting
+    # the token never arrives before the row.
+    logging_query = asyncio.create_task(
+        faq_log.record(
+            context.db,
+            token=token,
+            language=context.lang,
+            matched_in=match.language,
+            query=match.normalized,
+            outcome=match.outcome,
+            top=[(s.entry_id, s.score) for s in match.ranked],
+        )
     )
+    try:
+        await _reply(update, context, match, (None, token))
+    finally:
+        await _settle(logging_query)
+
+
+async def _reply(update: Update, context: BotContext, match: Match, query: QueryRef) -> None:
+    _ = context.gettext
+    entries = context.services.content.entries
     if match.outcome == "answer" and match.best is not None:
-        await send_entry(update, context, services.content.entries[match.best.entry_id], query)
+        await send_entry(update, context, entries[match.best.entry_id], query)
     elif match.outcome == "suggest":
-        entries = services.content.entries
         buttons: list[list[tuple[str, str]]] = [
             [
                 (
                     shorten(entries[s.entry_id].text[context.lang].question),
-                    callback("faq", "e", s.entry_id, *query),
+                    callback("faq", "e", s.entry_id, *_quoted(query)),
                 )
             ]
             for s in match.suggestions
         ]
-        buttons.append([(_("None of these"), callback("faq", "n", *query))])
+        buttons.append([(_("None of these"), callback("faq", "n", *_quoted(query)))])
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
         await send_none(update, context)
 
 
+async def _settle(logging_query: asyncio.Task[None]) -> None:
+    """A query the log could not take costs the coordinators one row, not the user the answer
+    they already have."""
+    try:
+        await logging_query
+    except Exception:
+        log.exception("an FAQ query was answered but not logged")
+
+
 async def send_entry(
-    update: Update, context: BotContext, entry: Entry, query: tuple[int, str] | None = None
+    update: Update, context: BotContext, entry: Entry, query: QueryRef | None = None
 ) -> None:
     _ = context.gettext
     text = entry.text[context.lang]
     html = render("faq_answer.html", text=text, _=_)
-    q = [str(query[0]), query[1]] if query else []
+    q = _quoted(query)
     buttons: list[list[tuple[str, str]]] = [
         [
             ("👍", callback("faq", "f", entry.id, "u", *q)),
@@ -176,26 +207,32 @@ async def topic(update: Update, context: BotContext, topic_id: str) -> None:
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """faq:t[:topic] · faq:e:entry[:query:token] · faq:n:query:token ·
-    faq:f:entry:u|d[:query:token]"""
+    """faq:t[:topic] · faq:e:entry[:token] · faq:n:token · faq:f:entry:u|d[:token]
+
+    Buttons from earlier versions quote a query as id:token; they still work."""
     parts = callback_parts(update)
     content = context.services.content
     action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
-    query = _query_ref(args[-2:]) if len(args) >= 2 else None
     if action == "c" and not args:
         await contacts(update, context)
     elif action == "t" and not args:
         await topics(update, context)
     elif action == "t" and len(args) == 1 and args[0] in content.topics:
         await topic(update, context, args[0])
-    elif action == "e" and args and args[0] in content.entries and len(args) in (1, 3):
-        if query is not None:
-            await faq_log.set_chosen(context.db, *query, args[0])
+    elif action == "e" and args and args[0] in content.entries and _quotes(args[1:]):
+        if (query := _query_ref(args[1:])) is not None:
+            await faq_log.set_chosen(context.db, query, args[0])
         await send_entry(update, context, content.entries[args[0]])
-    elif action == "n" and len(args) == 2 and query is not None:
-        await faq_log.set_chosen(context.db, *query, None)
+    elif action == "n" and (query := _query_ref(args)) is not None:
+        await faq_log.set_chosen(context.db, query, None)
         await send_none(update, context)
-    elif action == "f" and len(args) in (2, 4) and args[0] in content.entries and args[1] in "ud":
+    elif (
+        action == "f"
+        and len(args) >= 2
+        and args[0] in content.entries
+        and args[1] in ("u", "d")
+        and _quotes(args[2:])
+    ):
         assert context.user is not None
         await faq_log.add_feedback(
             context.db,
@@ -203,7 +240,7 @@ async def button(update: Update, context: BotContext) -> None:
             entry_id=args[0],
             language=context.lang,
             value=1 if args[1] == "u" else -1,
-            query=query if len(args) == 4 else None,
+            query=_query_ref(args[2:]),
         )
         await answer_button(update, context.gettext("Thank you for the feedback!"))
         await _drop_feedback_buttons(update)
@@ -211,10 +248,26 @@ async def button(update: Update, context: BotContext) -> None:
         await answer_button(update, context.gettext("This button is no longer valid."), True)
 
 
-def _query_ref(args: list[str]) -> tuple[int, str] | None:
-    if len(args) == 2 and args[0].isdigit() and len(args[1]) == 8:
-        return int(args[0]), args[1]
+_TOKEN = re.compile(r"[0-9a-f]{16}")
+_EARLIER_TOKEN = re.compile(r"[0-9a-f]{8}")
+
+
+def _quoted(query: QueryRef | None) -> list[str]:
+    """A query as a button quotes it (see `_query_ref`)."""
+    return [query[1]] if query else []
+
+
+def _query_ref(quoted: list[str]) -> QueryRef | None:
+    if len(quoted) == 1 and _TOKEN.fullmatch(quoted[0]):
+        return None, quoted[0]
+    if len(quoted) == 2 and quoted[0].isdigit() and _EARLIER_TOKEN.fullmatch(quoted[1]):
+        return int(quoted[0]), quoted[1]
     return None
+
+
+def _quotes(quoted: list[str]) -> bool:
+    """Nothing quoted, or a query quoted the way a button does."""
+    return not quoted or _query_ref(quoted) is not None
 
 
 async def _drop_feedback_buttons(update: Update) -> None:

@@ -7,24 +7,35 @@ import secrets
 
 from storage.db import Database, utcnow
 
+# A button's reference to a logged query: its token, plus the id for buttons sent by versions
+# that quoted both (their 32-bit tokens were not meant to be unique on their own).
+QueryRef = tuple[int | None, str]
+
+_QUOTED = "token = ? AND id = COALESCE(?, id)"
+
+
+def new_token() -> str:
+    """The token for a query about to be logged. It is known before the row exists, so the
+    buttons that quote it can be sent while the query is still being logged."""
+    return secrets.token_hex(8)
+
 
 async def record(
     db: Database,
     *,
+    token: str,
     language: str,
     matched_in: str,
     query: str,
     outcome: str,
     top: list[tuple[str, float]],
-) -> tuple[int, str]:
-    """Log one query; returns (id, token) for the feedback buttons."""
-    token = secrets.token_hex(4)
-    query_id = await db.insert(
+) -> None:
+    """Log one query under `token` (from `new_token`)."""
+    await db.insert(
         "INSERT INTO faq_queries (token, created_at, language, matched_in, query, outcome, top)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (token, utcnow(), language, matched_in, query[:500], outcome, json.dumps(top)),
     )
-    return query_id, token
 
 
 async def add_feedback(
@@ -34,15 +45,14 @@ async def add_feedback(
     entry_id: str,
     language: str,
     value: int,
-    query: tuple[int, str] | None,
+    query: QueryRef | None,
 ) -> None:
-    """Store 👍 (1) or 👎 (-1) for an entry; the anonymous query gets a copy of the vote when its
-    id and token match."""
+    """Store 👍 (1) or 👎 (-1) for an entry; the anonymous query gets a copy of the vote when the
+    button quoted it."""
     async with db.transaction() as conn:
         if query is not None:
             await conn.execute(
-                "UPDATE faq_queries SET feedback = ? WHERE id = ? AND token = ?",
-                (value, query[0], query[1]),
+                f"UPDATE faq_queries SET feedback = ? WHERE {_QUOTED}", (value, query[1], query[0])
             )
         await conn.execute(
             "INSERT INTO faq_feedback (user_id, created_at, entry_id, language, value) "
@@ -51,10 +61,10 @@ async def add_feedback(
         )
 
 
-async def set_chosen(db: Database, query_id: int, token: str, entry_id: str | None) -> bool:
+async def set_chosen(db: Database, query: QueryRef, entry_id: str | None) -> bool:
     async with db.transaction() as conn:
         changed = await conn.change(
-            "UPDATE faq_queries SET chosen = ? WHERE id = ? AND token = ?",
-            (entry_id or "", query_id, token),
+            f"UPDATE faq_queries SET chosen = ? WHERE {_QUOTED}",
+            (entry_id or "", query[1], query[0]),
         )
     return changed == 1

@@ -101,6 +101,9 @@ async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bo
     assert row["outcome"] == "answer" and row["language"] == "en"
     assert row["query"] == "what are the subthemes"  # normalized: case, punctuation, hyphens
     assert "user" not in " ".join(row.keys())  # the log has no user id
+    # The buttons quote the query by its token alone: the row is written while the answer goes.
+    assert reply.buttons[0][1] == f"faq:f:subthemes-all:u:{row['token']}"
+    assert len(row["token"]) == 16
 
     await user.press("👍")
     answer = bot.telegram.calls_of("answerCallbackQuery")[-1].params
@@ -114,6 +117,31 @@ async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bo
     )
     assert "query_id" not in dict(feedback)  # the user's vote does not lead to their query
     assert (await _log(bot))[0]["feedback"] == 1
+
+
+async def test_buttons_of_earlier_versions_quoting_id_and_token_still_work(bot):
+    user = await bot.user(language_code="en")
+    [message] = await user.send("What are the sub-themes?")
+    await bot.db.execute("UPDATE faq_queries SET token = 'abcd1234'")
+    [row] = await _log(bot)
+    await user.press_data(f"faq:f:subthemes-all:d:{row['id']}:abcd1234", message)
+    assert (await _log(bot))[0]["feedback"] == -1
+    await user.press_data(f"faq:e:subthemes-all:{row['id']}:abcd1234", message)
+    assert (await _log(bot))[0]["chosen"] == "subthemes-all"
+
+
+async def test_a_query_the_log_cannot_take_still_gets_its_answer(bot, caplog):
+    await bot.db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON faq_queries BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    user = await bot.user(language_code="en")
+    [reply] = await user.send("What are the sub-themes?")
+    assert reply.text.startswith(f"<b>{CONTENT.entries['subthemes-all'].text['en'].question}")
+    assert await _log(bot) == []
+    assert "answered but not logged" in caplog.text
+    # Its 👍 finds no query to copy the vote to, and is stored all the same.
+    await user.press("👍")
+    assert len(await bot.db.fetchall("SELECT * FROM faq_feedback")) == 1
 
 
 async def test_typos_and_missing_umlauts_still_find_the_answer(bot):
@@ -209,6 +237,9 @@ async def test_deep_link_opens_an_answer(bot):
         "faq:t:ghost",
         "faq:f:subthemes-all:x",
         "faq:n:1:zz",
+        "faq:n:0123456789abcdeZ",
+        "faq:e:subthemes-all:0123456789abcdef0",
+        "faq:f:subthemes-all:u:1:abcdefgh:x",
         "faq:f:ghost:u:1:abcdefgh",
     ],
 )
