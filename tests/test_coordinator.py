@@ -210,10 +210,35 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
     assert only["sections"]["subthemes"] == ["leisure"]
     assert only["sections"]["title"].startswith(INJECTION)
 
+    # The spreadsheet and the report, parsed back: the same outlines, injections neutralized.
+    await coordinator.send("/export")
+    await coordinator.press("XLSX")
+    await coordinator.press("Submitted")
+    await coordinator.press("All sub-themes")
+    document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
+    header, *body = openpyxl.load_workbook(io.BytesIO(document.input_file_content)).active.values
+    column = header.index(SECTIONS[INDEX["title"]].text["en"].title)
+    stored = await bot.db.fetchall(
+        "SELECT a.value FROM draft_answers a JOIN drafts d ON d.id = a.draft_id "
+        "WHERE a.section_id = 'title' AND d.status = 'submitted'"
+    )
+    assert sorted(row[column] for row in body) == sorted(
+        "'" + v if v.startswith("=") else v for v in (r["value"] for r in stored)
+    )
+    await coordinator.send("/export")
+    await coordinator.press("HTML")
+    await coordinator.press("Submitted")
+    await coordinator.press("All sub-themes")
+    document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
+    parser = _Collector()
+    parser.feed(document.input_file_content.decode())
+    assert "script" not in parser.tags and parser.tags.count("section") == 2
+    assert INJECTION + " <script>x</script>" in "".join(parser.text)
+
     # A forged sub-theme or format changes nothing.
     for forged in ("ex:s:csv:all:nonexistent", "ex:s:exe:all:*", "ex:s:csv:everything:*"):
         await coordinator.press_data(forged, coordinator.last)
-    assert len(bot.telegram.calls_of("sendDocument")) == 2
+    assert len(bot.telegram.calls_of("sendDocument")) == 4
 
 
 async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, caplog):
