@@ -140,8 +140,9 @@ async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[C
     import xlsxwriter  # imported here: only coordinators' exports need it
 
     # constant_memory: rows are flushed to disk as they are written, not kept in memory.
-    # Wrapped text is the workbook's default format: a cell without a format of its own then
-    # needs no style attribute, which XlsxWriter would otherwise escape for each of the cells.
+    # Wrapped text is the workbook's default format (also its Normal style, which LibreOffice
+    # reads): a cell without a format of its own then needs no style attribute, which XlsxWriter
+    # would otherwise escape for each of the cells.
     workbook = xlsxwriter.Workbook(
         fh,
         {
@@ -156,7 +157,8 @@ async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[C
         },
     )
     sheet = workbook.add_worksheet("ET 4.1.7")
-    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7"})
+    # Formats start from the default: the header keeps the bottom alignment it had.
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "valign": "bottom"})
     for index, column in enumerate(cols):
         long_text = column.key not in META and column.key not in ("email", "phone", "budget")
         sheet.set_column(index, index, 60 if long_text else 18)

@@ -250,6 +250,7 @@ async def button(update: Update, context: BotContext) -> None:
 
 _TOKEN = re.compile(r"[0-9a-f]{16}")
 _EARLIER_TOKEN = re.compile(r"[0-9a-f]{8}")
+_EARLIER_ID = re.compile(r"[1-9][0-9]{0,17}")  # ASCII digits only, within SQLite's integers
 
 
 def _quoted(query: QueryRef | None) -> list[str]:
@@ -260,7 +261,11 @@ def _quoted(query: QueryRef | None) -> list[str]:
 def _query_ref(quoted: list[str]) -> QueryRef | None:
     if len(quoted) == 1 and _TOKEN.fullmatch(quoted[0]):
         return None, quoted[0]
-    if len(quoted) == 2 and quoted[0].isdigit() and _EARLIER_TOKEN.fullmatch(quoted[1]):
+    if (
+        len(quoted) == 2
+        and _EARLIER_ID.fullmatch(quoted[0])
+        and _EARLIER_TOKEN.fullmatch(quoted[1])
+    ):
         return int(quoted[0]), quoted[1]
     return None
 

@@ -110,6 +110,11 @@ async def test_xlsx_export_has_a_frozen_header_and_neutralized_cells(outlines, s
     # Long answers wrap: the workbook's default format, so every cell has it.
     assert sheet["A1"].font.b and not sheet["A2"].font.b
     assert all(c.alignment.wrap_text for row in sheet.iter_rows() for c in row if c.value)
+    # LibreOffice shows a cell without a format of its own in the Normal style: it wraps too.
+    with zipfile.ZipFile(target) as package:
+        styles = package.read("xl/styles.xml").decode()
+    normal = styles.split("<cellStyleXfs")[1].split("</cellStyleXfs>")[0]
+    assert 'wrapText="1"' in normal
 
 
 async def test_json_export_uses_stable_keys_and_matches_the_database(outlines, settings, bot):

@@ -124,6 +124,8 @@ async def test_buttons_of_earlier_versions_quoting_id_and_token_still_work(bot):
     [message] = await user.send("What are the sub-themes?")
     await bot.db.execute("UPDATE faq_queries SET token = 'abcd1234'")
     [row] = await _log(bot)
+    await user.press_data(f"faq:f:subthemes-all:d:{row['id'] + 1}:abcd1234", message)
+    assert (await _log(bot))[0]["feedback"] is None  # the token alone is not enough
     await user.press_data(f"faq:f:subthemes-all:d:{row['id']}:abcd1234", message)
     assert (await _log(bot))[0]["feedback"] == -1
     await user.press_data(f"faq:e:subthemes-all:{row['id']}:abcd1234", message)
@@ -241,6 +243,8 @@ async def test_deep_link_opens_an_answer(bot):
         "faq:e:subthemes-all:0123456789abcdef0",
         "faq:f:subthemes-all:u:1:abcdefgh:x",
         "faq:f:ghost:u:1:abcdefgh",
+        "faq:n:²:abcdef12",
+        "faq:n:99999999999999999999:abcdef12",
     ],
 )
 async def test_forged_faq_buttons_change_nothing(bot, data):
