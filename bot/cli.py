@@ -118,7 +118,10 @@ def _run(settings: Settings) -> int:
             allowed_updates=allowed,
         )
     else:
-        app.run_polling(allowed_updates=allowed)
+        # A pause after each getUpdates lets the handlers of the updates it brought run before
+        # the next long poll is prepared (about 0.4 ms of work on the same event loop); updates
+        # that arrive meanwhile come together in the next poll.
+        app.run_polling(allowed_updates=allowed, poll_interval=settings.poll_interval_ms / 1000)
     return 0
 
 

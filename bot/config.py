@@ -47,6 +47,7 @@ class Settings:
     retention_days: int | None = None
     max_messages_per_second: int = 30
     db_synchronous: str = "full"
+    poll_interval_ms: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -125,6 +126,10 @@ class Settings:
         if not rate_text.isdigit() or int(rate_text) > 1000:
             raise ConfigError("BOT_MAX_MESSAGES_PER_SECOND must be a whole number 0-1000")
 
+        poll_text = get("BOT_POLL_INTERVAL_MS") or "1"
+        if not poll_text.isdigit() or int(poll_text) > 10_000:
+            raise ConfigError("BOT_POLL_INTERVAL_MS must be a whole number of milliseconds 0-10000")
+
         synchronous = (get("BOT_DB_SYNCHRONOUS") or "full").lower()
         if synchronous not in ("full", "normal"):
             raise ConfigError("BOT_DB_SYNCHRONOUS must be full or normal")
@@ -147,4 +152,5 @@ class Settings:
             retention_days=int(retention_text) if retention_text else None,
             max_messages_per_second=int(rate_text),
             db_synchronous=synchronous,
+            poll_interval_ms=int(poll_text),
         )

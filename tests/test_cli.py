@@ -55,6 +55,7 @@ def run_bot(*args: str, env: dict[str, str] | None = None, stdin: str = "", time
             "TELEGRAM_API_BASE_URL",
         ),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_URL": "http://x.fi/h"}, "BOT_WEBHOOK_URL"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_POLL_INTERVAL_MS": "0.5"}, "BOT_POLL_INTERVAL_MS"),
     ],
 )
 def test_bad_configuration_is_one_clear_line_naming_the_variable(env, variable):
