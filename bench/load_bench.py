@@ -40,6 +40,7 @@ from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http  # noqa:
 
 TOKEN = "123456:BENCHbenchBENCHbenchBENCHbench_0123"
 SYNCHRONOUS = "full"  # --db-synchronous
+POLL_INTERVAL_MS = 1  # --poll-interval-ms
 CONTENT = content_module.load_valid()
 LONG = "We work with families in a low-income suburb, with schools and the youth services. "
 
@@ -166,6 +167,7 @@ async def run(
         # Capacity measures our own work per update: Telegram's 30 messages/s would cap it.
         BOT_MAX_MESSAGES_PER_SECOND="30" if rate_limited else "0",
         BOT_DB_SYNCHRONOUS=SYNCHRONOUS,
+        BOT_POLL_INTERVAL_MS=str(POLL_INTERVAL_MS),
     )
     if prefilled:
         await prefill(folder / "bot.sqlite3", prefilled)
@@ -283,6 +285,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small numbers, to try it out")
     parser.add_argument("--db-synchronous", choices=["full", "normal"], default="full")
+    parser.add_argument("--poll-interval-ms", type=int, default=1, help="our BOT_POLL_INTERVAL_MS")
     parser.add_argument("--capacity-only", action="store_true")
     parser.add_argument(
         "--realistic-only", action="store_true", help="the realistic shape, our limiter off"
@@ -293,8 +296,9 @@ async def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10, help="measured time per run")
     args = parser.parse_args()
-    global SYNCHRONOUS
+    global SYNCHRONOUS, POLL_INTERVAL_MS
     SYNCHRONOUS = args.db_synchronous
+    POLL_INTERVAL_MS = args.poll_interval_ms
     sizes = [] if args.realistic_only else args.users or ([10] if args.quick else [50, 200])
     repeat = 1 if args.quick else args.repeat
     seconds = 3 if args.quick else args.seconds
