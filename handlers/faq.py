@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from telegram import Update
 
@@ -116,12 +115,12 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
             [
                 (
                     shorten(entries[s.entry_id].text[context.lang].question),
-                    callback("faq", "e", s.entry_id, *_quoted(query)),
+                    callback("faq", "e", s.entry_id, *faq_log.quote(query)),
                 )
             ]
             for s in match.suggestions
         ]
-        buttons.append([(_("None of these"), callback("faq", "n", *_quoted(query)))])
+        buttons.append([(_("None of these"), callback("faq", "n", *faq_log.quote(query)))])
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
         await send_none(update, context)
@@ -142,7 +141,7 @@ async def send_entry(
     _ = context.gettext
     text = entry.text[context.lang]
     html = render("faq_answer.html", text=text, _=_)
-    q = _quoted(query)
+    q = faq_log.quote(query) if query else []
     buttons: list[list[tuple[str, str]]] = [
         [
             ("👍", callback("faq", "f", entry.id, "u", *q)),
@@ -220,10 +219,10 @@ async def button(update: Update, context: BotContext) -> None:
     elif action == "t" and len(args) == 1 and args[0] in content.topics:
         await topic(update, context, args[0])
     elif action == "e" and args and args[0] in content.entries and _quotes(args[1:]):
-        if (query := _query_ref(args[1:])) is not None:
+        if (query := faq_log.quoted(args[1:])) is not None:
             await faq_log.set_chosen(context.db, query, args[0])
         await send_entry(update, context, content.entries[args[0]])
-    elif action == "n" and (query := _query_ref(args)) is not None:
+    elif action == "n" and (query := faq_log.quoted(args)) is not None:
         await faq_log.set_chosen(context.db, query, None)
         await send_none(update, context)
     elif (
@@ -240,7 +239,7 @@ async def button(update: Update, context: BotContext) -> None:
             entry_id=args[0],
             language=context.lang,
             value=1 if args[1] == "u" else -1,
-            query=_query_ref(args[2:]),
+            query=faq_log.quoted(args[2:]),
         )
         await answer_button(update, context.gettext("Thank you for the feedback!"))
         await _drop_feedback_buttons(update)
@@ -248,31 +247,9 @@ async def button(update: Update, context: BotContext) -> None:
         await answer_button(update, context.gettext("This button is no longer valid."), True)
 
 
-_TOKEN = re.compile(r"[0-9a-f]{16}")
-_EARLIER_TOKEN = re.compile(r"[0-9a-f]{8}")
-_EARLIER_ID = re.compile(r"[1-9][0-9]{0,17}")  # ASCII digits only, within SQLite's integers
-
-
-def _quoted(query: QueryRef | None) -> list[str]:
-    """A query as a button quotes it (see `_query_ref`)."""
-    return [query[1]] if query else []
-
-
-def _query_ref(quoted: list[str]) -> QueryRef | None:
-    if len(quoted) == 1 and _TOKEN.fullmatch(quoted[0]):
-        return None, quoted[0]
-    if (
-        len(quoted) == 2
-        and _EARLIER_ID.fullmatch(quoted[0])
-        and _EARLIER_TOKEN.fullmatch(quoted[1])
-    ):
-        return int(quoted[0]), quoted[1]
-    return None
-
-
 def _quotes(quoted: list[str]) -> bool:
     """Nothing quoted, or a query quoted the way a button does."""
-    return not quoted or _query_ref(quoted) is not None
+    return not quoted or faq_log.quoted(quoted) is not None
 
 
 async def _drop_feedback_buttons(update: Update) -> None:

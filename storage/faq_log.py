@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 
 from storage.db import Database, utcnow
@@ -14,10 +15,30 @@ QueryRef = tuple[int | None, str]
 _QUOTED = "token = ? AND id = COALESCE(?, id)"
 
 
+_TOKEN = re.compile(r"[0-9a-f]{16}")  # as new_token makes them
+_EARLIER_TOKEN = re.compile(r"[0-9a-f]{8}")
+_EARLIER_ID = re.compile(r"[1-9][0-9]{0,17}")  # ASCII digits only, within SQLite's integers
+
+
 def new_token() -> str:
     """The token for a query about to be logged. It is known before the row exists, so the
     buttons that quote it can be sent while the query is still being logged."""
     return secrets.token_hex(8)
+
+
+def quote(query: QueryRef) -> list[str]:
+    """A query as a button quotes it: its token (the parts `quoted` reads back)."""
+    return [query[1]]
+
+
+def quoted(parts: list[str]) -> QueryRef | None:
+    """The query that a button's parts quote, or None if they quote none the way a button
+    does: a token, or the id and token that buttons of earlier versions carry."""
+    if len(parts) == 1 and _TOKEN.fullmatch(parts[0]):
+        return None, parts[0]
+    if len(parts) == 2 and _EARLIER_ID.fullmatch(parts[0]) and _EARLIER_TOKEN.fullmatch(parts[1]):
+        return int(parts[0]), parts[1]
+    return None
 
 
 async def record(
