@@ -23,16 +23,21 @@ from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import errors
 from handlers.common import answer_button, callback, callback_parts, send, show
+from storage import users
 from storage.reports import Filter
 
 log = logging.getLogger(__name__)
 
 
-def is_coordinator(context: BotContext) -> bool:
+async def is_coordinator(context: BotContext) -> bool:
+    """COORDINATOR_IDS, or the role in the database. The role is read afresh, not taken from
+    the user remembered between updates: a role taken away on the command line counts at once."""
     user = context.user
     if user is None:
         return False
-    return user.id in context.services.settings.coordinator_ids or user.role == "coordinator"
+    if user.id in context.services.settings.coordinator_ids:
+        return True
+    return await users.role(context.db, user.id) == "coordinator"
 
 
 async def _refuse(update: Update, context: BotContext) -> None:
@@ -46,7 +51,7 @@ async def _refuse(update: Update, context: BotContext) -> None:
 
 
 async def export_start(update: Update, context: BotContext) -> None:
-    if not is_coordinator(context):
+    if not await is_coordinator(context):
         await _refuse(update, context)
         return
     _ = context.gettext
@@ -64,7 +69,7 @@ _WHICH = ("submitted", "recent", "all")  # which outlines: the second export but
 async def export_button(update: Update, context: BotContext) -> None:
     """ex:f:<format> asks which outlines, ex:g:<format>:<which> which sub-theme, and
     ex:s:<format>:<which>:<sub-theme id or *> sends the file."""
-    if not is_coordinator(context):
+    if not await is_coordinator(context):
         await _refuse(update, context)
         return
     _ = context.gettext
@@ -165,7 +170,7 @@ def _zip(source: IO[bytes], name: str) -> IO[bytes]:
 
 
 async def stats(update: Update, context: BotContext) -> None:
-    if not is_coordinator(context):
+    if not await is_coordinator(context):
         await _refuse(update, context)
         return
     html = await coordination.stats_html(context.db, context.services.content, context.lang)
@@ -173,7 +178,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 
 async def unanswered(update: Update, context: BotContext) -> None:
-    if not is_coordinator(context):
+    if not await is_coordinator(context):
         await _refuse(update, context)
         return
     since = (datetime.now(UTC) - timedelta(days=90)).date().isoformat()
@@ -181,7 +186,7 @@ async def unanswered(update: Update, context: BotContext) -> None:
 
 
 async def reload(update: Update, context: BotContext) -> None:
-    if not is_coordinator(context):
+    if not await is_coordinator(context):
         await _refuse(update, context)
         return
     _ = context.gettext

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.db import Database, Unit, utcnow
+from storage.db import Database, Memo, Unit, utcnow
 
 
 @dataclass(frozen=True)
@@ -16,9 +16,25 @@ class Conversation:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# The state as stored: flow, step and data as JSON. Remembered so, no handler can change the
+# remembered state by changing the dict it was given.
+Stored = tuple[str, str, str]
+
+
+def arrivals(db: Database) -> Memo[int, tuple[Any, Stored | None]]:
+    """Users seen lately with their state, by user id (`storage.users.touch`): a few thousand
+    entries of a few hundred bytes."""
+    return db.memo("arrivals", 4096)
+
+
 def from_row(row: Any) -> Conversation | None:
     """A state from a row with flow, step and data columns (all NULL: no state)."""
     return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row["flow"] else None
+
+
+def from_stored(stored: Stored | None) -> Conversation | None:
+    """A state from (flow, step, data JSON) as stored, or None."""
+    return Conversation(stored[0], stored[1], json.loads(stored[2])) if stored else None
 
 
 async def get(db: Database, user_id: int) -> Conversation | None:
@@ -30,22 +46,32 @@ async def get(db: Database, user_id: int) -> Conversation | None:
 
 async def put(conn: Unit, user_id: int, conversation: Conversation) -> None:
     """Set the state in the caller's transaction: an answer and the next step commit together."""
+    stored = (
+        conversation.flow,
+        conversation.step,
+        json.dumps(conversation.data, ensure_ascii=False),
+    )
     await conn.execute(
         "INSERT INTO conversations (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (user_id) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
         "data = excluded.data, updated_at = excluded.updated_at",
-        (
-            user_id,
-            conversation.flow,
-            conversation.step,
-            json.dumps(conversation.data, ensure_ascii=False),
-            utcnow(),
-        ),
+        (user_id, *stored, utcnow()),
     )
+    _remember(conn, user_id, stored)
 
 
 async def clear(conn: Unit, user_id: int) -> None:
     await conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+    _remember(conn, user_id, None)
+
+
+def _remember(conn: Unit, user_id: int, stored: Stored | None) -> None:
+    """Keep the remembered user and state (`storage.users.touch`) true once `conn` commits."""
+    memo = arrivals(conn.db)
+    stamp, remembered = memo.take(user_id)
+    if remembered is not None:
+        user = remembered[0]
+        conn.after_commit(lambda: memo.put(user_id, (user, stored), stamp))
 
 
 async def set_state(db: Database, user_id: int, conversation: Conversation | None) -> None:

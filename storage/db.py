@@ -14,6 +14,8 @@ fsync), so work is grouped:
   on disk. Under load this turns dozens of trips and fsyncs into one.
 - A transaction that needs an answer before it can go on (`insert`, `fetchone`, ...) takes the
   connection for itself until it commits; a lock keeps it and the batches from interleaving.
+- What every update reads (the user with their conversation state, the draft being written) is
+  remembered between updates (`Memo`), so that a typical update makes one trip: its commit.
 """
 
 from __future__ import annotations
@@ -22,17 +24,21 @@ import asyncio
 import functools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -75,6 +81,12 @@ class Database:
         self._waiting: list[_Job] = []
         self._batcher: asyncio.Task[None] | None = None
         self._holder: asyncio.Task[Any] | None = None  # the task of the unit holding the lock
+        # What the memos may serve (see `Memo`): entries of an older generation are forgotten.
+        self._generation = 0
+        self._data_version: int | None = None  # SQLite's, as the last batch read it
+        self._checked_at = float("-inf")  # time.monotonic() when a batch last read it
+        self._memos: dict[str, Memo[Any, Any]] = {}
+        self.trips = 0  # to the database thread, so far: what tests and benchmarks count
 
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
@@ -114,6 +126,24 @@ class Database:
         if self._conn is None:
             raise DatabaseError("database is not open")
         return self._conn
+
+    def memo(self, name: str, capacity: int) -> Memo[Any, Any]:
+        """The memo called `name`, made on first use (see `Memo`)."""
+        if name not in self._memos:
+            self._memos[name] = Memo(self, capacity)
+        return self._memos[name]
+
+    def forget_remembered(self) -> None:
+        """Make every memo forget everything: after a write that the memos' own write-through
+        does not cover (a purge, a user's erasure)."""
+        self._generation += 1
+
+    def _observed(self, data_version: int, checked_at: float) -> None:
+        """A batch read SQLite's data_version, which moves when another connection commits."""
+        if data_version != self._data_version:
+            self._data_version = data_version
+            self.forget_remembered()
+        self._checked_at = max(self._checked_at, checked_at)
 
     async def version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -178,6 +208,12 @@ class Database:
             self._batcher = asyncio.create_task(self._run_batches())
         return await future
 
+    async def _in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        self.trips += 1
+        # aiosqlite's own primitive for "call this on the connection's thread": every public
+        # method is built on it. Public API would cost one trip per statement.
+        return await self.conn._execute(work, self.conn._conn)
+
     def _refuse_if_holding(self) -> None:
         """A task whose unit holds the connection would wait for itself forever."""
         if self._holder is not None and self._holder is asyncio.current_task():
@@ -194,14 +230,19 @@ class Database:
                     self._waiting = []
                     if not jobs:
                         continue
+                    checked_at = time.monotonic()
                     try:
-                        outcomes = await _in_thread(self.conn, functools.partial(_run_batch, jobs))
+                        data_version, outcomes = await self._in_thread(
+                            functools.partial(_run_batch, jobs)
+                        )
                     except Exception as exc:  # closed, or the database thread is gone
                         outcomes = [_Failed(exc)] * len(jobs)
                     except BaseException:  # this task is cancelled: so are its callers
                         for job in jobs:
                             job.future.cancel()
                         raise
+                    else:
+                        self._observed(data_version, checked_at)
                     for job, outcome in zip(jobs, outcomes, strict=True):
                         if job.future.done():
                             continue
@@ -231,10 +272,12 @@ class _Failed:
     error: Exception
 
 
-def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
-    """On the database thread: first the reads, outside any transaction (so no read is ever
-    given a write that might still be rolled back), then the writes inside one transaction with
-    a savepoint each, so one job's failure undoes only that job; then one COMMIT for all."""
+def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> tuple[int, list[Any]]:
+    """On the database thread: SQLite's data_version (for the memos); then the reads, outside
+    any transaction (so no read is ever given a write that might still be rolled back), then
+    the writes inside one transaction with a savepoint each, so one job's failure undoes only
+    that job; then one COMMIT for all."""
+    data_version = conn.execute("PRAGMA data_version").fetchone()[0]
     outcomes: list[Any] = [None] * len(jobs)
     for index, job in enumerate(jobs):
         if not job.writes:
@@ -281,7 +324,7 @@ def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
             _rollback_if_open(conn)
             for index in stored:
                 outcomes[index] = _Failed(exc)
-    return outcomes
+    return data_version, outcomes
 
 
 def _fetchall(sql: str, params: Params, conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -323,6 +366,15 @@ class Unit:
         self._queued: list[tuple[str, Params]] = []
         self._holding = False  # the connection, with a transaction begun
         self._failed = False
+        self._committed: list[Callable[[], None]] = []
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the unit has committed (not if it fails or is rolled back)."""
+        self._committed.append(callback)
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         self._refuse_if_failed()
@@ -351,14 +403,18 @@ class Unit:
         elif self._queued:
             queued, self._queued = self._queued, []
             await self._db._batched(functools.partial(_execute_all, queued), writes=True)
+        committed, self._committed = self._committed, []
+        for callback in committed:
+            callback()
 
     async def rollback(self) -> None:
         """Undo whatever reached the database. A trip whose caller was cancelled still runs on
         the database thread, so the state there is checked rather than assumed."""
         self._queued.clear()
+        self._committed.clear()
         if self._holding:
             try:
-                await _in_thread(self._db.conn, _rollback_if_open)
+                await self._db._in_thread(_rollback_if_open)
             finally:
                 self._release()
 
@@ -384,7 +440,7 @@ class Unit:
                 raise
 
         try:
-            return await _in_thread(self._db.conn, work)
+            return await self._db._in_thread(work)
         except BaseException:
             self._failed = True
             raise
@@ -399,15 +455,71 @@ class Unit:
         self._db._lock.release()
 
 
+class Memo(Generic[K, V]):
+    """Rows that every update reads, remembered between updates: a trip to the database thread
+    costs more than such a read (see the module docstring). The database stays the truth.
+
+    - The storage function that writes a remembered row takes its entry out before the write
+      (`take`) and puts the new value back once the write is committed (`Unit.after_commit`).
+      A write that fails, or whose outcome is unknown, leaves no entry.
+    - Only a user's own updates read and write their entries, and those run one at a time
+      (`bot.delivery`), so no two tasks race for an entry. Whatever else writes these rows makes
+      every memo forget everything (`Database.forget_remembered`): a purge, an erasure, and any
+      other process, such as the CLI giving a role. Each batch reads SQLite's data_version,
+      which moves when another connection commits.
+    - An entry is served only while a batch has read data_version in the last `FRESH_SECONDS`,
+      so another process's change is seen within that time. A quiet bot reads from the
+      database as if there were no memo, and that read checks again.
+    - A value read from the database is remembered only if nothing was forgotten while it was
+      being read (`stamp`, then `put`).
+    - At most `capacity` entries, the least recently used go first.
+    """
+
+    FRESH_SECONDS = 1.0
+
+    def __init__(self, db: Database, capacity: int) -> None:
+        self._db = db
+        self._capacity = capacity
+        self._entries: OrderedDict[K, tuple[int, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        db = self._db
+        if (
+            entry is None
+            or entry[0] != db._generation
+            or time.monotonic() - db._checked_at >= self.FRESH_SECONDS
+        ):
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def stamp(self) -> int:
+        """Take this before reading a value to `put`."""
+        return self._db._generation
+
+    def put(self, key: K, value: V, stamp: int) -> None:
+        """Remember `value` unless everything was forgotten since `stamp` was taken."""
+        if stamp != self._db._generation:
+            return
+        self._entries[key] = (stamp, value)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    def take(self, key: K) -> tuple[int, V | None]:
+        """Before writing the row: forget its entry; (a stamp, the value it had if current)."""
+        stamp = self._db._generation
+        entry = self._entries.pop(key, None)
+        return stamp, entry[1] if entry is not None and entry[0] == stamp else None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _rollback_if_open(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
-
-
-async def _in_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    # aiosqlite's own primitive for "call this on the connection's thread": every public
-    # method is built on it. Public API would cost one trip per statement.
-    return await conn._execute(work, conn._conn)
 
 
 async def backup_to(source: Path, target: Path) -> int:

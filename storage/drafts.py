@@ -1,10 +1,14 @@
-"""Project outline drafts, their answers and the history of every saved value."""
+"""Project outline drafts, their answers and the history of every saved value.
+
+Every outline step reads its draft with the answers (`get_with_answers`); that is remembered
+between steps (`storage.db.Memo`), so the functions here that write a draft keep that memory true.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from storage.db import Database, Unit, utcnow
+from storage.db import Database, Memo, Unit, utcnow
 
 _COLUMNS = (
     "id, user_id, name, status, language, created_at, updated_at, submitted_at, reopened_from"
@@ -33,6 +37,11 @@ class Draft:
         return self.status == "draft"
 
 
+def _remembered(db: Database) -> Memo[int, tuple[Draft, dict[str, str]]]:
+    """Drafts being written lately, by id: an outline's answers take a few kilobytes."""
+    return db.memo("drafts", 256)
+
+
 async def create(conn: Unit, user_id: int, language: str) -> int:
     now = utcnow()
     return await conn.insert(
@@ -52,12 +61,20 @@ async def get(db: Database, draft_id: int, user_id: int) -> Draft | None:
 async def get_with_answers(
     db: Database, draft_id: int, user_id: int
 ) -> tuple[Draft, dict[str, str]] | None:
-    """`get` and `answers` in one trip to the database: an outline step needs both."""
-    rows = await db.fetchall(_WITH_ANSWERS, (draft_id, user_id))
-    if not rows:
-        return None
-    draft = Draft(*rows[0][:_WIDTH])
-    return draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
+    """`get` and `answers` in one trip to the database, or none when remembered: an outline
+    step needs both."""
+    memo = _remembered(db)
+    remembered = memo.get(draft_id)
+    if remembered is None or remembered[0].user_id != user_id:
+        stamp = memo.stamp()
+        rows = await db.fetchall(_WITH_ANSWERS, (draft_id, user_id))
+        if not rows:
+            return None
+        draft = Draft(*rows[0][:_WIDTH])
+        remembered = draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
+        memo.put(draft_id, remembered, stamp)
+    draft, answers = remembered
+    return draft, dict(answers)  # the caller's to change
 
 
 async def of_user(db: Database, user_id: int) -> list[Draft]:
@@ -77,6 +94,12 @@ async def answers(db: Database, draft_id: int) -> dict[str, str]:
 
 async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) -> None:
     now = utcnow()
+    memo = _remembered(conn.db)
+    stamp, remembered = memo.take(draft_id)
+    if remembered is not None:
+        draft, answers = remembered
+        saved = replace(draft, updated_at=now), {**answers, section_id: value}
+        conn.after_commit(lambda: memo.put(draft_id, saved, stamp))
     await conn.execute(
         "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (draft_id, section_id) DO UPDATE SET value = excluded.value, "
@@ -91,17 +114,20 @@ async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) ->
 
 
 async def rename(conn: Unit, draft_id: int, name: str) -> None:
+    _remembered(conn.db).take(draft_id)
     await conn.execute(
         "UPDATE drafts SET name = ?, updated_at = ? WHERE id = ?", (name, utcnow(), draft_id)
     )
 
 
 async def delete(conn: Unit, draft_id: int) -> None:
+    _remembered(conn.db).take(draft_id)
     await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
 
 
 async def submit(conn: Unit, draft_id: int) -> bool:
     now = utcnow()
+    _remembered(conn.db).take(draft_id)
     changed = await conn.change(
         "UPDATE drafts SET status = 'submitted', submitted_at = ?, updated_at = ? "
         "WHERE id = ? AND status = 'draft'",

@@ -1,4 +1,9 @@
-"""Users: who has talked to the bot, their chosen language and role."""
+"""Users: who has talked to the bot, their chosen language and role.
+
+Every update reads the user with their conversation state (`touch`); the pair is remembered between
+updates (`storage.db.Memo`), so the functions here and in `storage.conversations` that write either
+keep that memory true.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from storage import conversations
-from storage.conversations import Conversation
+from storage.conversations import Conversation, arrivals
 from storage.db import Database, utcnow
 
 _COLUMNS = "id, language, telegram_language, first_seen, last_seen, role, privacy_seen_at"
@@ -38,32 +43,49 @@ async def touch(
     db: Database, user_id: int, telegram_language: str | None
 ) -> tuple[User, Conversation | None]:
     """The user's row, created on first contact, with last_seen and Telegram's language kept
-    fresh; and the state of their conversation. Every update needs both: one trip reads them."""
-    row = await db.fetchone(_ARRIVAL, (user_id,))
+    fresh; and the state of their conversation. Every update needs both: one trip reads them,
+    or none when they are remembered."""
+    memo = arrivals(db)
+    remembered = memo.get(user_id)
+    if remembered is None:
+        stamp = memo.stamp()
+        row = await db.fetchone(_ARRIVAL, (user_id,))
+        if row is None:
+            return await _first_contact(db, user_id, telegram_language), None
+        state = (row["flow"], row["step"], row["data"]) if row["flow"] else None
+        remembered = (User(*row[:_WIDTH]), state)
+        memo.put(user_id, remembered, stamp)
+    user, state = remembered
     now = utcnow()
-    if row is None:
-        async with db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO users (id, telegram_language, first_seen, last_seen) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (user_id, telegram_language, now, now),
-            )
-        return User(user_id, None, telegram_language, now, now, "applicant", is_new=True), None
-    user = User(*row[:_WIDTH])
-    state = conversations.from_row(row)
     stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
     language_changed = telegram_language is not None and telegram_language != user.telegram_language
-    if stale < LAST_SEEN_PRECISION and not language_changed:
-        return user, state
-    await db.execute(
-        "UPDATE users SET last_seen = ?, telegram_language = COALESCE(?, telegram_language) "
-        "WHERE id = ?",
-        (now, telegram_language, user_id),
-    )
-    fresh = replace(
-        user, last_seen=now, telegram_language=telegram_language or user.telegram_language
-    )
-    return fresh, state
+    if stale >= LAST_SEEN_PRECISION or language_changed:
+        stamp, _ = memo.take(user_id)
+        await db.execute(
+            "UPDATE users SET last_seen = ?, telegram_language = COALESCE(?, telegram_language) "
+            "WHERE id = ?",
+            (now, telegram_language, user_id),
+        )
+        user = replace(
+            user, last_seen=now, telegram_language=telegram_language or user.telegram_language
+        )
+        memo.put(user_id, (user, state), stamp)
+    return user, conversations.from_stored(state)
+
+
+async def _first_contact(db: Database, user_id: int, telegram_language: str | None) -> User:
+    memo = arrivals(db)
+    stamp = memo.stamp()
+    now = utcnow()
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO users (id, telegram_language, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (user_id, telegram_language, now, now),
+        )
+    user = User(user_id, None, telegram_language, now, now, "applicant")
+    memo.put(user_id, (user, None), stamp)
+    return replace(user, is_new=True)
 
 
 async def get(db: Database, user_id: int) -> User | None:
@@ -71,7 +93,14 @@ async def get(db: Database, user_id: int) -> User | None:
     return User(*row) if row else None
 
 
+async def role(db: Database, user_id: int) -> str | None:
+    """The user's role as the database has it now (`touch` may answer from memory)."""
+    row = await db.fetchone("SELECT role FROM users WHERE id = ?", (user_id,))
+    return row["role"] if row else None
+
+
 async def set_language(db: Database, user_id: int, language: str) -> None:
+    arrivals(db).take(user_id)
     await db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
 
 
@@ -84,6 +113,7 @@ async def coordinators(db: Database) -> list[int]:
 async def set_role(db: Database, user_id: int, role: str) -> None:
     """Give a role, creating the user's row if they have not talked to the bot yet."""
     now = utcnow()
+    arrivals(db).take(user_id)
     await db.execute(
         "INSERT INTO users (id, first_seen, last_seen, role) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET role = excluded.role",
@@ -92,4 +122,5 @@ async def set_role(db: Database, user_id: int, role: str) -> None:
 
 
 async def mark_privacy_seen(db: Database, user_id: int) -> None:
+    arrivals(db).take(user_id)
     await db.execute("UPDATE users SET privacy_seen_at = ? WHERE id = ?", (utcnow(), user_id))

@@ -4,11 +4,11 @@ Bot API; concurrent taps; a database another process holds."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import sqlite3
 import sys
+from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -115,17 +115,20 @@ async def test_sigkill_mid_outline_loses_no_acknowledged_answer(tmp_path):
 async def test_a_flaky_bot_api_slows_the_bot_but_loses_nothing(tmp_path):
     telegram = FakeTelegram()
     database = tmp_path / "bot.sqlite3"
-    sends = itertools.count(1)
+    sends: Counter[int] = Counter()
 
     def flaky(method: str) -> ApiError | float | None:
         if method not in ("sendMessage", "editMessageText"):
             return None
-        n = next(sends)
-        if n == 7:
+        # Counted per chat: a user's sends go one at a time, so no send meets a fault at each of
+        # its three attempts, however the users' sends interleave.
+        chat = telegram.calls[-1].params.get("chat_id")
+        sends[chat] += 1
+        if sends[chat] == 3 and chat == people[0].chat:
             return ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        if n == 11:
+        if sends[chat] == 3 and chat == people[1].chat:
             return 6.0  # longer than the client's read timeout
-        if n % 4 == 0:
+        if sends[chat] % 4 == 0:
             return ApiError(500, "Internal Server Error")
         return None
 
