@@ -118,7 +118,8 @@ async def new_draft(
         "time and continue later from /mydrafts."
     )
     # One message, not two: every message counts against Telegram's 30 per second.
-    await ask_step(update, context, step, new_message=True, intro=intro)
+    answers = {"subthemes": ",".join(subthemes)} if subthemes else {}
+    await ask_step(update, context, step, new_message=True, intro=intro, answers=answers)
 
 
 async def continue_draft(update: Update, context: BotContext, draft: Draft) -> None:
@@ -188,15 +189,16 @@ async def ask_step(
     intro: str = "",
     answers: dict[str, str] | None = None,
 ) -> None:
-    """Show a step; `answers` are the draft's answers when the caller has just read them."""
+    """Show a step; `answers` are the draft's answers when the caller has them at hand."""
+    assert context.user is not None
     if answers is None:
-        answers = await drafts.answers(context.db, step.draft)
+        found = await drafts.get_with_answers(context.db, step.draft, context.user.id)
+        answers = found[1] if found else {}
     section = context.services.content.outline[step.index]
     if section.kind == "subthemes" and not step.selected and answers.get(section.id):
         step = Step(
             step.draft, step.index, step.review, tuple(selected_subthemes(answers[section.id]))
         )
-        assert context.user is not None
         await conversations.set_state(context.db, context.user.id, _state(step))
     html, buttons = _step_message(context, step, answers)
     if intro:

@@ -57,21 +57,12 @@ async def put(conn: Unit, user_id: int, conversation: Conversation) -> None:
         "data = excluded.data, updated_at = excluded.updated_at",
         (user_id, *stored, utcnow()),
     )
-    _remember(conn, user_id, stored)
+    arrivals(conn.db).write(conn, user_id, lambda remembered: (remembered[0], stored))
 
 
 async def clear(conn: Unit, user_id: int) -> None:
     await conn.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
-    _remember(conn, user_id, None)
-
-
-def _remember(conn: Unit, user_id: int, stored: Stored | None) -> None:
-    """Keep the remembered user and state (`storage.users.touch`) true once `conn` commits."""
-    memo = arrivals(conn.db)
-    stamp, remembered = memo.take(user_id)
-    if remembered is not None:
-        user = remembered[0]
-        conn.after_commit(lambda: memo.put(user_id, (user, stored), stamp))
+    arrivals(conn.db).write(conn, user_id, lambda remembered: (remembered[0], None))
 
 
 async def set_state(db: Database, user_id: int, conversation: Conversation | None) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import re
 import sqlite3
 import time
@@ -120,6 +121,8 @@ class Database:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
+        self.forget_remembered()  # a reopened file may have changed meanwhile
+        self._checked_at = float("-inf")
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -366,15 +369,21 @@ class Unit:
         self._queued: list[tuple[str, Params]] = []
         self._holding = False  # the connection, with a transaction begun
         self._failed = False
-        self._committed: list[Callable[[], None]] = []
+        self._ending: list[Callable[[bool], None]] = []
 
     @property
     def db(self) -> Database:
         return self._db
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once the unit has committed (not if it fails or is rolled back)."""
-        self._committed.append(callback)
+    def at_end(self, callback: Callable[[bool], None]) -> None:
+        """Call `callback(committed)` once the unit has ended: True after its commit, False
+        when it failed or was rolled back (or its commit's outcome is unknown)."""
+        self._ending.append(callback)
+
+    def _end(self, committed: bool) -> None:
+        ending, self._ending = self._ending, []
+        for callback in ending:
+            callback(committed)
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         self._refuse_if_failed()
@@ -395,28 +404,32 @@ class Unit:
         return await self._trip(sql, params, lambda cursor: cursor.fetchall())
 
     async def commit(self) -> None:
-        if self._holding:
-            try:
-                await self._trip("COMMIT", (), lambda cursor: None)
-            finally:
-                self._release()
-        elif self._queued:
-            queued, self._queued = self._queued, []
-            await self._db._batched(functools.partial(_execute_all, queued), writes=True)
-        committed, self._committed = self._committed, []
-        for callback in committed:
-            callback()
+        try:
+            if self._holding:
+                try:
+                    await self._trip("COMMIT", (), lambda cursor: None)
+                finally:
+                    self._release()
+            elif self._queued:
+                queued, self._queued = self._queued, []
+                await self._db._batched(functools.partial(_execute_all, queued), writes=True)
+        except BaseException:
+            self._end(False)
+            raise
+        self._end(True)
 
     async def rollback(self) -> None:
         """Undo whatever reached the database. A trip whose caller was cancelled still runs on
         the database thread, so the state there is checked rather than assumed."""
         self._queued.clear()
-        self._committed.clear()
-        if self._holding:
-            try:
-                await self._db._in_thread(_rollback_if_open)
-            finally:
-                self._release()
+        try:
+            if self._holding:
+                try:
+                    await self._db._in_thread(_rollback_if_open)
+                finally:
+                    self._release()
+        finally:
+            self._end(False)
 
     async def _trip(self, sql: str, params: Params, result: Any) -> Any:
         self._refuse_if_failed()
@@ -459,59 +472,96 @@ class Memo(Generic[K, V]):
     """Rows that every update reads, remembered between updates: a trip to the database thread
     costs more than such a read (see the module docstring). The database stays the truth.
 
-    - The storage function that writes a remembered row takes its entry out before the write
-      (`take`) and puts the new value back once the write is committed (`Unit.after_commit`).
-      A write that fails, or whose outcome is unknown, leaves no entry.
+    - Reading: `get`; on a miss, `stamp`, read the database, `put`.
+    - Writing: the storage function that writes a remembered row calls `write` (or `insert`)
+      with its unit before the write. The entry goes at once; if the function knows how the row
+      changes, the changed entry comes back when the unit commits. It does not come back if the
+      unit fails or rolls back, or if another write to the row came after it. A value read
+      while a write to its row is in flight is not remembered.
     - Only a user's own updates read and write their entries, and those run one at a time
-      (`bot.delivery`), so no two tasks race for an entry. Whatever else writes these rows makes
-      every memo forget everything (`Database.forget_remembered`): a purge, an erasure, and any
-      other process, such as the CLI giving a role. Each batch reads SQLite's data_version,
-      which moves when another connection commits.
+      (`bot.delivery`). Anything else that writes these rows makes every memo forget everything
+      (`Database.forget_remembered`): a purge, an erasure, and any other process, such as the
+      CLI giving a role. Each batch reads SQLite's data_version, which moves when another
+      connection commits. A value read, or changed, before everything was forgotten is not
+      remembered after it.
     - An entry is served only while a batch has read data_version in the last `FRESH_SECONDS`,
-      so another process's change is seen within that time. A quiet bot reads from the
-      database as if there were no memo, and that read checks again.
-    - A value read from the database is remembered only if nothing was forgotten while it was
-      being read (`stamp`, then `put`).
-    - At most `capacity` entries, the least recently used go first.
+      so another process's change is seen within that time; a quiet bot reads from the
+      database as if there were no memo, and that read checks again. No entry is served after
+      `MAX_AGE_SECONDS`: a safety net for a write path that forgot to call `write`.
+    - At most `capacity` entries; the least recently used go first.
     """
 
     FRESH_SECONDS = 1.0
+    MAX_AGE_SECONDS = 300.0
 
     def __init__(self, db: Database, capacity: int) -> None:
         self._db = db
         self._capacity = capacity
-        self._entries: OrderedDict[K, tuple[int, V]] = OrderedDict()
+        # key -> (generation, remembered at (monotonic), value)
+        self._entries: OrderedDict[K, tuple[int, float, V]] = OrderedDict()
+        # Rows with writes in flight: key -> (how many, the latest write's ticket)
+        self._writing: dict[K, tuple[int, int]] = {}
+        self._tickets = itertools.count()
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
-        db = self._db
+        if entry is None:
+            return None
+        now = time.monotonic()
         if (
-            entry is None
-            or entry[0] != db._generation
-            or time.monotonic() - db._checked_at >= self.FRESH_SECONDS
+            entry[0] != self._db._generation
+            or now - self._db._checked_at >= self.FRESH_SECONDS
+            or now - entry[1] >= self.MAX_AGE_SECONDS
         ):
             return None
         self._entries.move_to_end(key)
-        return entry[1]
+        return entry[2]
 
     def stamp(self) -> int:
         """Take this before reading a value to `put`."""
         return self._db._generation
 
     def put(self, key: K, value: V, stamp: int) -> None:
-        """Remember `value` unless everything was forgotten since `stamp` was taken."""
-        if stamp != self._db._generation:
-            return
-        self._entries[key] = (stamp, value)
+        """Remember a value read from the database since `stamp` was taken."""
+        if key not in self._writing:
+            self._store(key, value, stamp)
+
+    def write(self, unit: Unit, key: K, change: Callable[[V], V] | None = None) -> None:
+        """Before `unit` writes the row of `key`. With `change`, the entry as it was (if any)
+        comes back changed once the unit commits; without, it is read again next time."""
+        self._write(unit, key, lambda before: change(before) if change and before else None)
+
+    def insert(self, unit: Unit, key: K, value: V) -> None:
+        """Before `unit` inserts the row of `key`: `value` is remembered once the unit commits."""
+        self._write(unit, key, lambda before: value)
+
+    def _write(self, unit: Unit, key: K, after: Callable[[V | None], V | None]) -> None:
+        generation = self._db._generation
+        entry = self._entries.pop(key, None)
+        before = entry[2] if entry is not None and entry[0] == generation else None
+        ticket = next(self._tickets)
+        count, _ = self._writing.get(key, (0, ticket))
+        self._writing[key] = (count + 1, ticket)
+
+        def end(committed: bool) -> None:
+            count, latest = self._writing.pop(key)
+            if count > 1:
+                self._writing[key] = (count - 1, latest)
+            self._entries.pop(key, None)  # a value read while the row was being written
+            if committed and count == 1 and latest == ticket:
+                value = after(before)
+                if value is not None:
+                    self._store(key, value, generation)
+
+        unit.at_end(end)
+
+    def _store(self, key: K, value: V, generation: int) -> None:
+        if generation != self._db._generation:
+            return  # everything was forgotten since the value was read
+        self._entries[key] = (generation, time.monotonic(), value)
         self._entries.move_to_end(key)
         if len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
-
-    def take(self, key: K) -> tuple[int, V | None]:
-        """Before writing the row: forget its entry; (a stamp, the value it had if current)."""
-        stamp = self._db._generation
-        entry = self._entries.pop(key, None)
-        return stamp, entry[1] if entry is not None and entry[0] == stamp else None
 
     def __len__(self) -> int:
         return len(self._entries)

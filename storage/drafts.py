@@ -44,10 +44,13 @@ def _remembered(db: Database) -> Memo[int, tuple[Draft, dict[str, str]]]:
 
 async def create(conn: Unit, user_id: int, language: str) -> int:
     now = utcnow()
-    return await conn.insert(
+    draft_id = await conn.insert(
         "INSERT INTO drafts (user_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)",
         (user_id, language, now, now),
     )
+    draft = Draft(draft_id, user_id, None, "draft", language, now, now, None, None)
+    _remembered(conn.db).insert(conn, draft_id, (draft, {}))
+    return draft_id
 
 
 async def get(db: Database, draft_id: int, user_id: int) -> Draft | None:
@@ -94,12 +97,14 @@ async def answers(db: Database, draft_id: int) -> dict[str, str]:
 
 async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) -> None:
     now = utcnow()
-    memo = _remembered(conn.db)
-    stamp, remembered = memo.take(draft_id)
-    if remembered is not None:
-        draft, answers = remembered
-        saved = replace(draft, updated_at=now), {**answers, section_id: value}
-        conn.after_commit(lambda: memo.put(draft_id, saved, stamp))
+    _remembered(conn.db).write(
+        conn,
+        draft_id,
+        lambda remembered: (
+            replace(remembered[0], updated_at=now),
+            {**remembered[1], section_id: value},
+        ),
+    )
     await conn.execute(
         "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (draft_id, section_id) DO UPDATE SET value = excluded.value, "
@@ -114,20 +119,20 @@ async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) ->
 
 
 async def rename(conn: Unit, draft_id: int, name: str) -> None:
-    _remembered(conn.db).take(draft_id)
+    _remembered(conn.db).write(conn, draft_id)
     await conn.execute(
         "UPDATE drafts SET name = ?, updated_at = ? WHERE id = ?", (name, utcnow(), draft_id)
     )
 
 
 async def delete(conn: Unit, draft_id: int) -> None:
-    _remembered(conn.db).take(draft_id)
+    _remembered(conn.db).write(conn, draft_id)
     await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
 
 
 async def submit(conn: Unit, draft_id: int) -> bool:
     now = utcnow()
-    _remembered(conn.db).take(draft_id)
+    _remembered(conn.db).write(conn, draft_id)
     changed = await conn.change(
         "UPDATE drafts SET status = 'submitted', submitted_at = ?, updated_at = ? "
         "WHERE id = ? AND status = 'draft'",

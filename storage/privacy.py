@@ -76,11 +76,10 @@ async def delete_user(conn: Unit, user_id: int, *, keep_submitted: bool) -> None
             (user_id,),
         )
     await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-    # Rather than find each remembered entry of the user, forget all: now, because a failed
-    # commit's outcome is not known, and after the commit, because a read made meanwhile (by
-    # another user's update) may have been remembered.
+    # Rather than find each remembered entry of the user, forget all: now, and when the unit
+    # ends, since a read made meanwhile (by another user's update) may have been remembered.
     conn.db.forget_remembered()
-    conn.after_commit(conn.db.forget_remembered)
+    conn.at_end(lambda committed: conn.db.forget_remembered())
 
 
 async def inactive(db: Database, before: str) -> tuple[list[int], list[int]]:
@@ -106,8 +105,8 @@ async def purge(db: Database, before: str, *, keep_submitted: bool) -> tuple[int
     async with db.transaction() as conn:
         for draft_id in drafts:
             await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
-        db.forget_remembered()  # now and after the commit: see delete_user
-        conn.after_commit(db.forget_remembered)
+        db.forget_remembered()  # now and when the unit ends: see delete_user
+        conn.at_end(lambda committed: db.forget_remembered())
         for user_id in users:
             await delete_user(conn, user_id, keep_submitted=keep_submitted)
     return len(users), len(drafts)

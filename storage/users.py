@@ -60,16 +60,20 @@ async def touch(
     stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
     language_changed = telegram_language is not None and telegram_language != user.telegram_language
     if stale >= LAST_SEEN_PRECISION or language_changed:
-        stamp, _ = memo.take(user_id)
-        await db.execute(
-            "UPDATE users SET last_seen = ?, telegram_language = COALESCE(?, telegram_language) "
-            "WHERE id = ?",
-            (now, telegram_language, user_id),
-        )
-        user = replace(
-            user, last_seen=now, telegram_language=telegram_language or user.telegram_language
-        )
-        memo.put(user_id, (user, state), stamp)
+
+        def seen(user: User) -> User:
+            return replace(
+                user, last_seen=now, telegram_language=telegram_language or user.telegram_language
+            )
+
+        async with db.transaction() as conn:
+            memo.write(conn, user_id, lambda remembered: (seen(remembered[0]), remembered[1]))
+            await conn.execute(
+                "UPDATE users SET last_seen = ?, "
+                "telegram_language = COALESCE(?, telegram_language) WHERE id = ?",
+                (now, telegram_language, user_id),
+            )
+        user = seen(user)
     return user, conversations.from_stored(state)
 
 
@@ -100,8 +104,9 @@ async def role(db: Database, user_id: int) -> str | None:
 
 
 async def set_language(db: Database, user_id: int, language: str) -> None:
-    arrivals(db).take(user_id)
-    await db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+    async with db.transaction() as conn:
+        arrivals(db).write(conn, user_id, lambda r: (replace(r[0], language=language), r[1]))
+        await conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
 
 
 async def coordinators(db: Database) -> list[int]:
@@ -113,14 +118,17 @@ async def coordinators(db: Database) -> list[int]:
 async def set_role(db: Database, user_id: int, role: str) -> None:
     """Give a role, creating the user's row if they have not talked to the bot yet."""
     now = utcnow()
-    arrivals(db).take(user_id)
-    await db.execute(
-        "INSERT INTO users (id, first_seen, last_seen, role) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET role = excluded.role",
-        (user_id, now, now, role),
-    )
+    async with db.transaction() as conn:
+        arrivals(db).write(conn, user_id)
+        await conn.execute(
+            "INSERT INTO users (id, first_seen, last_seen, role) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET role = excluded.role",
+            (user_id, now, now, role),
+        )
 
 
 async def mark_privacy_seen(db: Database, user_id: int) -> None:
-    arrivals(db).take(user_id)
-    await db.execute("UPDATE users SET privacy_seen_at = ? WHERE id = ?", (utcnow(), user_id))
+    now = utcnow()
+    async with db.transaction() as conn:
+        arrivals(db).write(conn, user_id, lambda r: (replace(r[0], privacy_seen_at=now), r[1]))
+        await conn.execute("UPDATE users SET privacy_seen_at = ? WHERE id = ?", (now, user_id))

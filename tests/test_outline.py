@@ -128,8 +128,11 @@ async def test_a_typed_answer_costs_one_trip_to_the_database_and_is_committed(bo
     """The user, their state and the draft are remembered from the step before (storage.db.Memo):
     what is left is the commit, which comes before the reply."""
     user = await bot.user(language_code="en")
-    await user.send("/outline")
-    await fill(user, "en", stop_before=INDEX["target_group"])
+    await user.send("/outline")  # the new draft is remembered as it is made
+    trips = bot.db.trips
+    await user.send(answer_for(SECTIONS[0]))
+    assert bot.db.trips - trips == 1
+    await fill(user, "en", start_at=1, stop_before=INDEX["target_group"])
     [draft_id] = await _draft_ids(bot, user.user_id)
     for section in SECTIONS[INDEX["target_group"] : INDEX["objectives"] + 1]:
         trips = bot.db.trips

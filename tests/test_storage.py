@@ -333,3 +333,55 @@ async def test_a_memo_keeps_only_the_most_recently_used_entries(db):
     db.forget_remembered()
     memo.put(4, "read before everything was forgotten", stale)
     assert (len(memo), memo.get(1), memo.get(4)) == (2, None, None)
+
+
+async def test_several_writes_to_one_remembered_row_leave_what_the_database_has(db):
+    await users_repo.touch(db, 7, "en")
+    await db.fetchone("SELECT 1")
+    async with db.transaction() as conn:
+        await conversations.put(conn, 7, Conversation("outline", "1", {}))
+        await conversations.clear(conn, 7)  # the later write wins, here as in the database
+    assert (await users_repo.touch(db, 7, "en"))[1] is None == (await _truth(db.path, 7))[1]
+
+    async with db.transaction() as conn:
+        draft_id = await drafts.create(conn, 7, "en")
+    await drafts.get_with_answers(db, draft_id, 7)
+    async with db.transaction() as conn:
+        await drafts.save_answer(conn, draft_id, "title", "Join in")
+        assert await drafts.submit(conn, draft_id)
+    draft, answers = await drafts.get_with_answers(db, draft_id, 7)
+    assert (draft.status, answers) == ("submitted", {"title": "Join in"})
+
+    async with db.transaction() as conn:  # open while another write to the row commits
+        await conversations.put(conn, 7, Conversation("outline", "2", {}))
+        await users_repo.set_language(db, 7, "sv")
+        assert (await users_repo.touch(db, 7, "en"))[0].language == "sv"  # read mid-write...
+    user, state = await users_repo.touch(db, 7, "en")  # ...was not remembered over the commit
+    assert (user, state) == await _truth(db.path, 7)
+    assert (user.language, state) == ("sv", Conversation("outline", "2", {}))
+
+
+async def test_a_user_read_while_the_purge_deletes_them_is_not_remembered(db, monkeypatch):
+    """The arrival read joins the purge's batch (reads run before writes) and still sees the
+    user; the bot must not go on serving that user from memory."""
+    old = "2020-01-01T00:00:00+00:00"
+    await db.execute("INSERT INTO users (id, first_seen, last_seen) VALUES (7, ?, ?)", (old, old))
+    await conversations.set_state(db, 7, Conversation("outline", "3", {"draft": 1}))
+    inactive = privacy.inactive
+
+    async def inactive_then_a_busy_database(db_, before):
+        found = await inactive(db_, before)
+        await db._lock.acquire()  # as if a batch were on the database thread: what is queued
+        asyncio.get_running_loop().call_later(0.05, db._lock.release)  # meanwhile goes together
+        return found
+
+    monkeypatch.setattr(privacy, "inactive", inactive_then_a_busy_database)
+    purge = asyncio.create_task(
+        privacy.purge(db, "2025-01-01T00:00:00+00:00", keep_submitted=False)
+    )
+    await asyncio.sleep(0.01)
+    arrival = asyncio.create_task(users_repo.touch(db, 7, "en"))
+    assert await purge == (1, 0)
+    await arrival
+    user, state = await users_repo.touch(db, 7, "en")
+    assert (user.is_new, state) == (True, None)
