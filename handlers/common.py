@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -104,6 +105,16 @@ async def show(
         if "not found" not in error.message and "can't be edited" not in error.message:
             raise
         await send(update, context, html, buttons)
+
+
+async def settle(task: asyncio.Task[None], failure: str) -> None:
+    """Wait for bookkeeping that ran beside the reply (a log row, a notice noted as seen). Its
+    failure is logged, not shown: the user already has their reply, and nothing they typed was
+    lost."""
+    try:
+        await task
+    except Exception:
+        log.exception(failure)
 
 
 async def answer_button(update: Update, text: str | None = None, alert: bool = False) -> None:

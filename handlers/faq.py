@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from telegram import Update
 
@@ -18,13 +17,12 @@ from handlers.common import (
     callback,
     callback_parts,
     send,
+    settle,
     shorten,
     show,
 )
 from storage import faq_log
 from storage.faq_log import QueryRef
-
-log = logging.getLogger(__name__)
 
 
 # Typed alone, these open the menu or the help. The msgid is the English list; a translation
@@ -102,7 +100,7 @@ async def answer_question(update: Update, context: BotContext) -> None:
     try:
         await _reply(update, context, match, (None, token))
     finally:
-        await _settle(logging_query)
+        await settle(logging_query, "an FAQ query was answered but not logged")
 
 
 async def _reply(update: Update, context: BotContext, match: Match, query: QueryRef) -> None:
@@ -124,15 +122,6 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
         await send_none(update, context)
-
-
-async def _settle(logging_query: asyncio.Task[None]) -> None:
-    """A query the log could not take costs the coordinators one row, not the user the answer
-    they already have."""
-    try:
-        await logging_query
-    except Exception:
-        log.exception("an FAQ query was answered but not logged")
 
 
 async def send_entry(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from telegram import Update
 
 from bot.context import BotContext
 from bot.rendering import render
-from handlers.common import answer_button, callback, callback_parts, send, show
+from handlers.common import answer_button, callback, callback_parts, send, settle, show
 from storage import privacy, users
 
 
@@ -58,8 +59,11 @@ async def first_contact(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and (message.text or "").strip() == "/start":
         return
-    await users.mark_privacy_seen(context.db, user.id)
-    await context.bot.send_message(update.effective_chat.id, short_notice(context))
+    noting = asyncio.create_task(users.mark_privacy_seen(context.db, user.id))  # beside the send
+    try:
+        await context.bot.send_message(update.effective_chat.id, short_notice(context))
+    finally:
+        await settle(noting, "the privacy notice was shown but not noted as seen")
 
 
 async def notice(update: Update, context: BotContext) -> None:

@@ -63,6 +63,27 @@ async def test_the_first_contact_shows_the_notice_with_the_controller(tmp_path, 
         await harness.stop()
 
 
+async def test_a_notice_that_cannot_be_noted_as_seen_is_shown_again_and_nothing_fails(bot, caplog):
+    """The note is written while the greeting goes out; the database refusing it costs the user
+    nothing but seeing the notice once more."""
+    await bot.db.execute(
+        "CREATE TRIGGER refuse_notes BEFORE UPDATE OF privacy_seen_at ON users "
+        "BEGIN SELECT RAISE(ABORT, 'the disk says no'); END"
+    )
+    user = await bot.user(language_code="en", start=False)
+    with caplog.at_level(logging.ERROR):
+        [greeting] = await user.send("/start")
+    assert "🔒" in greeting.text and "What would you like to do?" in greeting.text
+    assert "shown but not noted as seen" in caplog.text
+    await bot.db.execute("DROP TRIGGER refuse_notes")
+    [again] = await user.send("/start")
+    assert "🔒" in again.text
+    [later] = await user.send("/start")
+    assert "🔒" not in later.text
+    row = await bot.db.fetchone("SELECT privacy_seen_at FROM users WHERE id = ?", (user.user_id,))
+    assert row["privacy_seen_at"] is not None
+
+
 async def test_mydata_contains_exactly_the_users_data(bot):
     await _someone_with_everything(bot, 801)
     me = await _someone_with_everything(bot, 802, submit=False)
