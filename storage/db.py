@@ -529,7 +529,9 @@ class Memo(Generic[K, V]):
     def write(self, unit: Unit, key: K, change: Callable[[V], V] | None = None) -> None:
         """Before `unit` writes the row of `key`. With `change`, the entry as it was (if any)
         comes back changed once the unit commits; without, it is read again next time."""
-        self._write(unit, key, lambda before: change(before) if change and before else None)
+        self._write(
+            unit, key, lambda before: None if change is None or before is None else change(before)
+        )
 
     def insert(self, unit: Unit, key: K, value: V) -> None:
         """Before `unit` inserts the row of `key`: `value` is remembered once the unit commits."""
