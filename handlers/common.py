@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -107,14 +108,20 @@ async def show(
         await send(update, context, html, buttons)
 
 
-async def settle(task: asyncio.Task[None], failure: str) -> None:
-    """Wait for bookkeeping that ran beside the reply (a log row, a notice noted as seen). Its
-    failure is logged, not shown: the user already has their reply, and nothing they typed was
-    lost."""
+async def beside(
+    reply: Awaitable[Any], bookkeeping: Coroutine[Any, Any, None], failure: str
+) -> None:
+    """Send `reply` while `bookkeeping` (a log row, a notice noted as seen) is stored; return
+    once both are done. A failed bookkeeping is logged as `failure`, not shown: the user has
+    their reply, and nothing they typed was lost."""
+    storing = asyncio.create_task(bookkeeping)
     try:
-        await task
-    except Exception:
-        log.exception(failure)
+        await reply
+    finally:
+        try:
+            await storing
+        except Exception:
+            log.exception(failure)
 
 
 async def answer_button(update: Update, text: str | None = None, alert: bool = False) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import Update
 
 from bot.content import Entry
@@ -14,10 +12,10 @@ from handlers import start
 from handlers.common import (
     Keyboard,
     answer_button,
+    beside,
     callback,
     callback_parts,
     send,
-    settle,
     shorten,
     show,
 )
@@ -86,7 +84,8 @@ async def answer_question(update: Update, context: BotContext) -> None:
     # The query is logged while the reply goes out: the log is for coordinators, the reply is
     # what the user waits for. The user's next update waits for this one, so a button quoting
     # the token never arrives before the row.
-    logging_query = asyncio.create_task(
+    await beside(
+        _reply(update, context, match, (None, token)),
         faq_log.record(
             context.db,
             token=token,
@@ -95,12 +94,9 @@ async def answer_question(update: Update, context: BotContext) -> None:
             query=match.normalized,
             outcome=match.outcome,
             top=[(s.entry_id, s.score) for s in match.ranked],
-        )
+        ),
+        "an FAQ query was answered but not logged",
     )
-    try:
-        await _reply(update, context, match, (None, token))
-    finally:
-        await settle(logging_query, "an FAQ query was answered but not logged")
 
 
 async def _reply(update: Update, context: BotContext, match: Match, query: QueryRef) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Awaitable
+from typing import Any
 
 from telegram import Update
 
 from bot.context import BotContext
 from bot.rendering import render
-from handlers.common import answer_button, callback, callback_parts, send, settle, show
+from handlers.common import answer_button, beside, callback, callback_parts, send, show
 from storage import privacy, users
 
 
@@ -59,11 +60,20 @@ async def first_contact(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and (message.text or "").strip() == "/start":
         return
-    noting = asyncio.create_task(users.mark_privacy_seen(context.db, user.id))  # beside the send
-    try:
-        await context.bot.send_message(update.effective_chat.id, short_notice(context))
-    finally:
-        await settle(noting, "the privacy notice was shown but not noted as seen")
+    await noting_seen(
+        context, context.bot.send_message(update.effective_chat.id, short_notice(context))
+    )
+
+
+async def noting_seen(context: BotContext, showing: Awaitable[Any]) -> None:
+    """Show the notice (`showing`) while noting that it was shown. The note holds nothing the
+    user typed, so the reply need not wait for it; if it is lost, the notice comes again."""
+    assert context.user is not None
+    await beside(
+        showing,
+        users.mark_privacy_seen(context.db, context.user.id),
+        "the privacy notice was shown but not noted as seen",
+    )
 
 
 async def notice(update: Update, context: BotContext) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from markupsafe import Markup
 from telegram import Update
 
@@ -11,7 +9,7 @@ from bot import i18n
 from bot.config import LANGUAGES
 from bot.context import BotContext
 from handlers import flows, privacy
-from handlers.common import answer_button, callback, callback_parts, settle, show
+from handlers.common import answer_button, callback, callback_parts, show
 from storage import conversations, users
 
 
@@ -53,17 +51,11 @@ async def start(update: Update, context: BotContext) -> None:
     )
     if context.user is not None and context.user.language is None:
         greeting += "\n\n" + _("You can change the language with /language.")
-    noting: asyncio.Task[None] | None = None
     if context.user is not None and context.user.privacy_seen_at is None:
-        # Noting that the notice was shown holds nothing the user typed: it is stored while
-        # the greeting goes out, and the update ends once it is.
-        noting = asyncio.create_task(users.mark_privacy_seen(context.db, context.user.id))
         greeting += "\n\n" + privacy.short_notice(context)
-    try:
+        await privacy.noting_seen(context, send_menu(update, context, greeting))
+    else:
         await send_menu(update, context, greeting)
-    finally:
-        if noting is not None:  # if it was not stored, the notice comes again next time
-            await settle(noting, "the privacy notice was shown but not noted as seen")
 
 
 async def menu(update: Update, context: BotContext) -> None:

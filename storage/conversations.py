@@ -27,14 +27,18 @@ def arrivals(db: Database) -> Memo[int, tuple[Any, Stored | None]]:
     return db.memo("arrivals", 4096)
 
 
+def stored(row: Any) -> Stored | None:
+    """The state as stored in a row with flow, step and data columns (all NULL: no state)."""
+    return (row["flow"], row["step"], row["data"]) if row["flow"] else None
+
+
 def from_row(row: Any) -> Conversation | None:
-    """A state from a row with flow, step and data columns (all NULL: no state)."""
-    return Conversation(row["flow"], row["step"], json.loads(row["data"])) if row["flow"] else None
+    return from_stored(stored(row))
 
 
-def from_stored(stored: Stored | None) -> Conversation | None:
+def from_stored(state: Stored | None) -> Conversation | None:
     """A state from (flow, step, data JSON) as stored, or None."""
-    return Conversation(stored[0], stored[1], json.loads(stored[2])) if stored else None
+    return Conversation(state[0], state[1], json.loads(state[2])) if state else None
 
 
 async def get(db: Database, user_id: int) -> Conversation | None:
@@ -46,7 +50,7 @@ async def get(db: Database, user_id: int) -> Conversation | None:
 
 async def put(conn: Unit, user_id: int, conversation: Conversation) -> None:
     """Set the state in the caller's transaction: an answer and the next step commit together."""
-    stored = (
+    state: Stored = (
         conversation.flow,
         conversation.step,
         json.dumps(conversation.data, ensure_ascii=False),
@@ -55,9 +59,9 @@ async def put(conn: Unit, user_id: int, conversation: Conversation) -> None:
         "INSERT INTO conversations (user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (user_id) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
         "data = excluded.data, updated_at = excluded.updated_at",
-        (user_id, *stored, utcnow()),
+        (user_id, *state, utcnow()),
     )
-    arrivals(conn.db).write(conn, user_id, lambda remembered: (remembered[0], stored))
+    arrivals(conn.db).write(conn, user_id, lambda remembered: (remembered[0], state))
 
 
 async def clear(conn: Unit, user_id: int) -> None:

@@ -380,6 +380,13 @@ class Unit:
         when it failed or was rolled back (or its commit's outcome is unknown)."""
         self._ending.append(callback)
 
+    def forget_remembered(self) -> None:
+        """For a write the memos' own write-through does not cover: every memo forgets
+        everything now (should the commit's outcome be unknown) and when the unit ends (a read
+        made meanwhile, by another user's update, may have been remembered)."""
+        self._db.forget_remembered()
+        self.at_end(lambda committed: self._db.forget_remembered())
+
     def _end(self, committed: bool) -> None:
         ending, self._ending = self._ending, []
         for callback in ending:

@@ -76,10 +76,7 @@ async def delete_user(conn: Unit, user_id: int, *, keep_submitted: bool) -> None
             (user_id,),
         )
     await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-    # Rather than find each remembered entry of the user, forget all: now, and when the unit
-    # ends, since a read made meanwhile (by another user's update) may have been remembered.
-    conn.db.forget_remembered()
-    conn.at_end(lambda committed: conn.db.forget_remembered())
+    conn.forget_remembered()  # rather than find each remembered entry of the user
 
 
 async def inactive(db: Database, before: str) -> tuple[list[int], list[int]]:
@@ -105,8 +102,7 @@ async def purge(db: Database, before: str, *, keep_submitted: bool) -> tuple[int
     async with db.transaction() as conn:
         for draft_id in drafts:
             await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
-        db.forget_remembered()  # now and when the unit ends: see delete_user
-        conn.at_end(lambda committed: db.forget_remembered())
+        conn.forget_remembered()
         for user_id in users:
             await delete_user(conn, user_id, keep_submitted=keep_submitted)
     return len(users), len(drafts)

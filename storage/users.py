@@ -52,8 +52,7 @@ async def touch(
         row = await db.fetchone(_ARRIVAL, (user_id,))
         if row is None:
             return await _first_contact(db, user_id, telegram_language), None
-        state = (row["flow"], row["step"], row["data"]) if row["flow"] else None
-        remembered = (User(*row[:_WIDTH]), state)
+        remembered = (User(*row[:_WIDTH]), conversations.stored(row))
         memo.put(user_id, remembered, stamp)
     user, state = remembered
     now = utcnow()
