@@ -14,6 +14,8 @@ fsync), so work is grouped:
   on disk. Under load this turns dozens of trips and fsyncs into one.
 - A transaction that needs an answer before it can go on (`insert`, `fetchone`, ...) takes the
   connection for itself until it commits; a lock keeps it and the batches from interleaving.
+  Where the whole of it can be written as one function of the connection (`Database.write`), it
+  goes in the batch instead: one trip.
 - What every update reads (the user with their conversation state, the draft being written) is
   remembered between updates (`Memo`), so that a typical update makes one trip: its commit.
 """
@@ -185,6 +187,12 @@ class Database:
         """Run `work` with the raw connection on the database thread: several reads in one
         trip. `work` must only read."""
         return await self._batched(work, writes=False)
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` with the raw connection on the database thread, inside the next batch's
+        transaction under a savepoint of its own; its result once committed. For a write whose
+        statements depend on each other's results, in one trip where a `Unit` would take two."""
+        return await self._batched(work, writes=True)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self._batched(functools.partial(_fetchall, sql, params), writes=False)

@@ -7,6 +7,8 @@ keep that memory true.
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -43,17 +45,17 @@ async def touch(
     db: Database, user_id: int, telegram_language: str | None
 ) -> tuple[User, Conversation | None]:
     """The user's row, created on first contact, with last_seen and Telegram's language kept
-    fresh; and the state of their conversation. Every update needs both: one trip reads them,
-    or none when they are remembered."""
+    fresh; and the state of their conversation. Every update needs both: one trip reads them
+    (and creates the row of a new user), or none when they are remembered."""
     memo = arrivals(db)
     remembered = memo.get(user_id)
     if remembered is None:
         stamp = memo.stamp()
-        row = await db.fetchone(_ARRIVAL, (user_id,))
-        if row is None:
-            return await _first_contact(db, user_id, telegram_language), None
+        row, created = await db.write(functools.partial(_arrive, user_id, telegram_language))
         remembered = (User(*row[:_WIDTH]), conversations.stored(row))
         memo.put(user_id, remembered, stamp)
+        if created:
+            return replace(remembered[0], is_new=True), None
     user, state = remembered
     now = utcnow()
     stale = datetime.fromisoformat(now) - datetime.fromisoformat(user.last_seen)
@@ -76,19 +78,20 @@ async def touch(
     return user, conversations.from_stored(state)
 
 
-async def _first_contact(db: Database, user_id: int, telegram_language: str | None) -> User:
-    memo = arrivals(db)
-    stamp = memo.stamp()
+def _arrive(
+    user_id: int, telegram_language: str | None, conn: sqlite3.Connection
+) -> tuple[sqlite3.Row, bool]:
+    """On the database thread: the user's row with their state, created on first contact. One
+    trip either way; for a known user it writes nothing, so its commit costs no fsync."""
+    row = conn.execute(_ARRIVAL, (user_id,)).fetchone()
+    if row is not None:
+        return row, False
     now = utcnow()
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO users (id, telegram_language, first_seen, last_seen) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (user_id, telegram_language, now, now),
-        )
-    user = User(user_id, None, telegram_language, now, now, "applicant")
-    memo.put(user_id, (user, None), stamp)
-    return replace(user, is_new=True)
+    conn.execute(
+        "INSERT INTO users (id, telegram_language, first_seen, last_seen) VALUES (?, ?, ?, ?)",
+        (user_id, telegram_language, now, now),
+    )
+    return conn.execute(_ARRIVAL, (user_id,)).fetchone(), True
 
 
 async def get(db: Database, user_id: int) -> User | None:

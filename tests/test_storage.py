@@ -361,9 +361,9 @@ async def test_several_writes_to_one_remembered_row_leave_what_the_database_has(
     assert (user.language, state) == ("sv", Conversation("outline", "2", {}))
 
 
-async def test_a_user_read_while_the_purge_deletes_them_is_not_remembered(db, monkeypatch):
-    """The arrival read joins the purge's batch (reads run before writes) and still sees the
-    user; the bot must not go on serving that user from memory."""
+async def test_a_user_arriving_while_the_purge_deletes_them_comes_back_new(db, monkeypatch):
+    """The arrival joins the purge's batch after the purge's delete: the user is created anew,
+    and nothing of the deleted user is served from memory."""
     old = "2020-01-01T00:00:00+00:00"
     await db.execute("INSERT INTO users (id, first_seen, last_seen) VALUES (7, ?, ?)", (old, old))
     await conversations.set_state(db, 7, Conversation("outline", "3", {"draft": 1}))
@@ -382,6 +382,27 @@ async def test_a_user_read_while_the_purge_deletes_them_is_not_remembered(db, mo
     await asyncio.sleep(0.01)
     arrival = asyncio.create_task(users_repo.touch(db, 7, "en"))
     assert await purge == (1, 0)
-    await arrival
+    user, state = await arrival
+    assert (user.is_new, state) == (True, None)
+    assert await users_repo.touch(db, 7, "en") == await _truth(db.path, 7)
+
+
+async def test_a_user_read_just_before_the_purge_deletes_them_is_not_remembered(db):
+    """The arrival goes in the batch before the purge's delete and still sees the user; the bot
+    must not go on serving that user from memory once the purge is done."""
+    old = "2020-01-01T00:00:00+00:00"
+    await db.execute("INSERT INTO users (id, first_seen, last_seen) VALUES (7, ?, ?)", (old, old))
+    await conversations.set_state(db, 7, Conversation("outline", "3", {"draft": 1}))
+    await db._lock.acquire()  # as if a batch were on the database thread
+    arrival = asyncio.create_task(users_repo.touch(db, 7, "en"))
+    await asyncio.sleep(0.01)
+    purge = asyncio.create_task(
+        privacy.purge(db, "2025-01-01T00:00:00+00:00", keep_submitted=False)
+    )
+    await asyncio.sleep(0.01)
+    db._lock.release()
+    user, state = await arrival
+    assert state == Conversation("outline", "3", {"draft": 1})
+    assert await purge == (1, 0)
     user, state = await users_repo.touch(db, 7, "en")
     assert (user.is_new, state) == (True, None)
