@@ -378,6 +378,7 @@ class Unit:
         self._holding = False  # the connection, with a transaction begun
         self._failed = False
         self._ending: list[Callable[[bool], None]] = []
+        self._forgetting = False  # forget_remembered has asked to forget again at the end
 
     @property
     def db(self) -> Database:
@@ -393,7 +394,9 @@ class Unit:
         everything now (should the commit's outcome be unknown) and when the unit ends (a read
         made meanwhile, by another user's update, may have been remembered)."""
         self._db.forget_remembered()
-        self.at_end(lambda committed: self._db.forget_remembered())
+        if not self._forgetting:  # a purge asks once per user deleted: once at the end will do
+            self._forgetting = True
+            self.at_end(lambda committed: self._db.forget_remembered())
 
     def _end(self, committed: bool) -> None:
         ending, self._ending = self._ending, []
