@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest
 
 from bot import i18n
 from bot.context import BotContext
-from bot.delivery import answer_now
+from bot.delivery import Keyboard, answer_now, edit_html, send_html
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
 
 log = logging.getLogger(__name__)
-
-Keyboard = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
 
 
 async def load_user(update: Update, context: BotContext) -> None:
@@ -66,12 +64,6 @@ def shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def keyboard(rows: Keyboard) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
-
-
 # -- sending ---------------------------------------------------------------------------------
 
 
@@ -84,9 +76,7 @@ async def send(
     parts = split_html(html)
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        await context.bot.send_message(
-            chat.id, part, reply_markup=keyboard(buttons) if buttons and last else None
-        )
+        await send_html(context.bot, chat.id, part, buttons if last else None)
 
 
 async def show(
@@ -99,7 +89,9 @@ async def show(
         await send(update, context, html, buttons)
         return
     try:
-        await query.edit_message_text(parts[0], reply_markup=keyboard(buttons) if buttons else None)
+        await edit_html(
+            context.bot, query.message.chat.id, query.message.message_id, parts[0], buttons
+        )
     except BadRequest as error:
         if "not modified" in error.message:
             return  # the same tap twice: the message already shows this

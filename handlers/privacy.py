@@ -9,6 +9,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import BotContext
+from bot.delivery import send_html
 from bot.rendering import render
 from handlers.common import answer_button, beside, callback, callback_parts, send, show
 from storage import privacy, users
@@ -61,7 +62,7 @@ async def first_contact(update: Update, context: BotContext) -> None:
     if message is not None and (message.text or "").strip() == "/start":
         return
     await noting_seen(
-        context, context.bot.send_message(update.effective_chat.id, short_notice(context))
+        context, send_html(context.bot, update.effective_chat.id, short_notice(context))
     )
 
 
