@@ -24,12 +24,17 @@ rounds) this took CPU per update from 4.7 to 4.0 ms and the p99 latency from 11.
 `AiohttpRequest` carries the Bot API calls. python-telegram-bot's default (httpx) spent 1.5 ms of
 CPU per call with one request in flight and 3.7 ms with 64 (its connection pool does work
 proportional to the requests in flight on every call); aiohttp spends about 0.65 ms at any
-concurrency. Under load the HTTP client was most of the bot's CPU time.
+concurrency. Under load the HTTP client was most of the bot's CPU time. Requests carry JSON, which
+the Bot API takes for everything but uploads, rather than python-telegram-bot's form encoding:
+form-encoding a step prompt with nine buttons (its JSON fields percent-encoded) took 0.22 ms, the
+JSON 0.014 ms, and the receiving end decodes JSON about as much faster. Over six alternating
+rounds of the realistic shape: p99 9.1 -> 7.8 ms (the reference's 8.5), p50 4.2 -> 3.8 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -200,6 +205,9 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 class AiohttpRequest(BaseRequest):
     """The Bot API over aiohttp, with python-telegram-bot's default timeouts.
 
@@ -264,21 +272,28 @@ class AiohttpRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
-        files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
-        body: Any = fields
-        if files:
+        uploads = request_data is not None and request_data.contains_files
+        body: Any = None
+        headers: dict[str, str] | None = None
+        if request_data is not None and uploads:
             form = aiohttp.FormData()
-            for name, value in (fields or {}).items():
+            for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
-            for name, (filename, content, mimetype) in files.items():
+            for name, (filename, content, mimetype) in request_data.multipart_data.items():
                 form.add_field(name, content, filename=filename, content_type=mimetype)
             body = form
+        elif request_data is not None:
+            # JSON rather than a form: see the module docstring.
+            params = request_data.parameters
+            body = json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = _JSON
         timeout = self._timeout(
-            read_timeout, write_timeout, connect_timeout, pool_timeout, media=bool(files)
+            read_timeout, write_timeout, connect_timeout, pool_timeout, media=uploads
         )
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut(f"aiohttp: {error.__class__.__name__}") from None

@@ -268,7 +268,7 @@ async def test_sighup_reloads_valid_content_in_a_running_bot(tmp_path):
 
 async def test_the_bot_api_client_uploads_files_and_keeps_the_token_out_of_errors():
     """AiohttpRequest, the transport `python -m bot run` uses, against the stand-in over HTTP."""
-    from telegram import Bot
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.error import NetworkError, TimedOut
 
     from bot.delivery import AiohttpRequest
@@ -281,9 +281,12 @@ async def test_the_bot_api_client_uploads_files_and_keeps_the_token_out_of_error
         await bot.initialize()
         sent = await bot.send_document(4242, b"PK\x03\x04 a draft", filename="luonnos.docx")
         assert telegram.files[(4242, sent.message_id)] == b"PK\x03\x04 a draft"
-        text = "<b>Hyvää päivää</b> &amp; tervetuloa 👋 + = ?"
-        message = await bot.send_message(4242, text, parse_mode="HTML")
-        assert message.text == text  # the form encoding carried every character
+        text = '<b>Hyvää päivää</b> &amp; tervetuloa 👋 + = ? " \\ %20'
+        buttons = InlineKeyboardMarkup([[InlineKeyboardButton("Jatka ➡️", callback_data="ol:n")]])
+        message = await bot.send_message(4242, text, parse_mode="HTML", reply_markup=buttons)
+        assert message.text == text  # the JSON body carried every character
+        assert telegram.calls[-1].params["reply_markup"] == buttons.to_dict()
+        assert telegram.calls[-1].params["chat_id"] == 4242
 
         telegram.fault = lambda method: 3.0 if method == "sendMessage" else None  # a hang
         with pytest.raises(TimedOut) as hung:
