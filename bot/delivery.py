@@ -78,7 +78,7 @@ def allow_untyped_replies() -> None:
     )
 
 
-def markup(rows: Keyboard) -> dict[str, Any]:
+def _markup(rows: Keyboard) -> dict[str, Any]:
     """Inline buttons as the Bot API takes them."""
     return {
         "inline_keyboard": [
@@ -97,7 +97,7 @@ _REPLY_FORMAT: dict[str, Any] = {
 def _reply(text: str, buttons: Keyboard | None) -> dict[str, Any]:
     fields: dict[str, Any] = {"text": text, **_REPLY_FORMAT}
     if buttons:
-        fields["reply_markup"] = markup(buttons)
+        fields["reply_markup"] = _markup(buttons)
     return fields
 
 
