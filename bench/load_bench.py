@@ -342,13 +342,13 @@ async def main() -> None:
     realistic = 10 if args.quick else 50
     long = 5 if args.quick else 3 * args.seconds
     references, unlimited = [], []
-    repeat = 1 if args.quick else args.realistic_repeat
-    for _ in range(repeat):
+    runs = 1 if args.quick else args.realistic_repeat
+    for _ in range(runs):
         references.append(await run("reference", realistic, 1.5, seconds=long))
         unlimited.append(await run("ours", realistic, 1.5, seconds=long, rate_limited=False))
     reference = median_result(references, by="p99")
     label = f"realistic: {realistic} users, 1.5 s between messages, our rate limiter off"
-    show(median_result(unlimited, by="p99"), reference, label, repeat, by="p99")
+    show(median_result(unlimited, by="p99"), reference, label, runs, by="p99")
     print(
         "  p99 of every run: ours "
         + ", ".join(f"{r.pct(0.99):.1f}" for r in unlimited)
@@ -361,7 +361,7 @@ async def main() -> None:
     # One run's p99 is its tenth-slowest answer or so: pooling the runs steadies it.
     ours_pooled, reference_pooled = pooled(unlimited), pooled(references)
     print(
-        f"  all {repeat} runs pooled: ours p50 {ours_pooled.pct(0.5):.1f} p95 "
+        f"  all {runs} runs pooled: ours p50 {ours_pooled.pct(0.5):.1f} p95 "
         f"{ours_pooled.pct(0.95):.1f} p99 {ours_pooled.pct(0.99):.1f} ms; reference p50 "
         f"{reference_pooled.pct(0.5):.1f} p95 {reference_pooled.pct(0.95):.1f} p99 "
         f"{reference_pooled.pct(0.99):.1f} ms; p99 ratio "

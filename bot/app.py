@@ -68,7 +68,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         .token(settings.token or OFFLINE_TOKEN)
         .base_url(settings.api_base_url)
         .context_types(ContextTypes(context=BotContext))
-        .defaults(  # for typed calls; replies skip them (bot.delivery._REPLY_FORMAT)
+        .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),

@@ -42,9 +42,9 @@ from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
-from telegram import Bot, CallbackQuery, Update
+from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, BaseUpdateProcessor
+from telegram.ext import AIORateLimiter, BaseUpdateProcessor, ExtBot
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBUserWarning
 
@@ -87,32 +87,34 @@ def _markup(rows: Keyboard) -> dict[str, Any]:
     }
 
 
-# What the application's Defaults (bot/app.py) give the typed calls, which these calls skip.
-_REPLY_FORMAT: dict[str, Any] = {
-    "parse_mode": "HTML",
-    "link_preview_options": {"is_disabled": True},
-}
-
-
-def _reply(text: str, buttons: Keyboard | None) -> dict[str, Any]:
-    fields: dict[str, Any] = {"text": text, **_REPLY_FORMAT}
+def _reply(bot: ExtBot[Any], text: str, buttons: Keyboard | None) -> dict[str, Any]:
+    # The application's Defaults (HTML, no link previews) reach typed calls only.
+    defaults = bot.defaults
+    assert defaults is not None, "the application sets Defaults (bot/app.py)"
+    fields: dict[str, Any] = {
+        "text": text,
+        "parse_mode": defaults.parse_mode,
+        "link_preview_options": defaults.link_preview_options,
+    }
     if buttons:
         fields["reply_markup"] = _markup(buttons)
     return fields
 
 
-async def send_html(bot: Bot, chat_id: int, text: str, buttons: Keyboard | None = None) -> None:
+async def send_html(
+    bot: ExtBot[Any], chat_id: int, text: str, buttons: Keyboard | None = None
+) -> None:
     """Send one message of at most 4096 characters of Telegram HTML, with inline buttons."""
-    await bot.do_api_request("sendMessage", {"chat_id": chat_id, **_reply(text, buttons)})
+    await bot.do_api_request("sendMessage", {"chat_id": chat_id, **_reply(bot, text, buttons)})
 
 
 async def edit_html(
-    bot: Bot, chat_id: int, message_id: int, text: str, buttons: Keyboard | None = None
+    bot: ExtBot[Any], chat_id: int, message_id: int, text: str, buttons: Keyboard | None = None
 ) -> None:
     """Replace the text and buttons of a message the bot sent."""
     await bot.do_api_request(
         "editMessageText",
-        {"chat_id": chat_id, "message_id": message_id, **_reply(text, buttons)},
+        {"chat_id": chat_id, "message_id": message_id, **_reply(bot, text, buttons)},
     )
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from telegram import Update
 
 from bot.context import BotContext
-from bot.delivery import send_html
 from bot.rendering import render
 from handlers.common import answer_button, beside, callback, callback_parts, send, show
 from storage import privacy, users
@@ -61,9 +60,7 @@ async def first_contact(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and (message.text or "").strip() == "/start":
         return
-    await noting_seen(
-        context, send_html(context.bot, update.effective_chat.id, short_notice(context))
-    )
+    await noting_seen(context, send(update, context, short_notice(context)))
 
 
 async def noting_seen(context: BotContext, showing: Awaitable[Any]) -> None:
