@@ -266,14 +266,19 @@ def pooled(results: list[Result]) -> Result:
 def ratio_interval(
     ours: list[Result], reference: list[Result], rounds: int = 2000
 ) -> tuple[float, float]:
-    """A 95 % interval of the pooled p99 ratio ours/reference, resampling whole runs (a run's
-    answers share its spell of the machine's speed, so they are not independent draws)."""
+    """A 95 % interval of the pooled p99 ratio ours/reference, resampling whole runs: a run's
+    answers share its spell of the machine's speed, so they are not independent draws. Runs of
+    the two bots alternate, so the i-th of each shared a spell and are drawn together."""
     draw = random.Random(0)
-    ratios = sorted(
-        pooled(draw.choices(ours, k=len(ours))).pct(0.99)
-        / pooled(draw.choices(reference, k=len(reference))).pct(0.99)
-        for _ in range(rounds)
-    )
+    pairs = range(min(len(ours), len(reference)))
+    ratios = []
+    for _ in range(rounds):
+        picked = draw.choices(pairs, k=len(pairs))
+        ratios.append(
+            pooled([ours[i] for i in picked]).pct(0.99)
+            / pooled([reference[i] for i in picked]).pct(0.99)
+        )
+    ratios.sort()
     return ratios[int(0.025 * rounds)], ratios[int(0.975 * rounds)]
 
 
