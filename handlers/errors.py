@@ -91,8 +91,9 @@ async def on_error(update: object, context: BotContext) -> None:
         except Exception:  # the database may be what failed; the default language will do
             log.exception("could not load the user for update %s", update_id)
         try:
-            await context.bot.send_message(
-                update.effective_chat.id,
+            await send(
+                update,
+                context,
                 context.gettext(
                     "Sorry, something went wrong on my side. What you saved earlier is safe. "
                     "Please try again, or send /menu."

@@ -16,6 +16,7 @@ from bot import i18n
 from bot.checklist import selected_subthemes
 from bot.content import Section
 from bot.context import BotContext
+from bot.delivery import send_html
 from bot.documents import Labels, outline_docx
 from bot.outline import display, first_unanswered, missing_required, progress, validate
 from bot.rendering import escape, render
@@ -632,7 +633,7 @@ async def notify_coordinators(
             text = _(
                 "📥 New outline submitted: <b>{name}</b> ({organisation}), number {number}."
             ).format(name=escape(name), organisation=escape(organisation), number=draft_id)
-            await context.bot.send_message(coordinator, text)
+            await send_html(context.bot, coordinator, text)
         except Exception:
             log.warning("could not notify coordinator about draft %s", draft_id, exc_info=True)
 

@@ -138,15 +138,13 @@ async def test_replies_and_edits_are_html_without_link_previews(bot):
     [menu] = await user.send("/start")
     await user.press("ℹ️ Help", menu)
     await user.send("/outline")
-    replies = [call for call in bot.telegram.calls if call.method in _REPLIES]
-    assert {call.method for call in replies} == set(_REPLIES)
+    methods = {"sendMessage", "editMessageText"}
+    replies = [call for call in bot.telegram.calls if call.method in methods]
+    assert {call.method for call in replies} == methods
     for call in replies:
         assert call.params["parse_mode"] == "HTML"
         assert call.params["link_preview_options"] == {"is_disabled": True}
     assert menu.buttons  # the keyboard went out as the Bot API's JSON and came back usable
-
-
-_REPLIES = ("sendMessage", "editMessageText")
 
 
 async def test_in_a_group_the_bot_only_points_to_a_private_chat(bot):
