@@ -5,7 +5,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    BOT_DATABASE=/data/bot.sqlite3
+    BOT_DATABASE=/data/bot.sqlite3 \
+    BOT_WEBHOOK_LISTEN=0.0.0.0
 
 WORKDIR /src
 COPY pyproject.toml README.md ./

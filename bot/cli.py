@@ -6,39 +6,66 @@ import argparse
 import asyncio
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
-from urllib.parse import urlparse
+from typing import Any
 
-from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot.config import LANGUAGES, ConfigError, Settings
 from storage import Database, DatabaseError
 
 
-class RedactSecrets(logging.Filter):
-    """Removes the bot token from every log record, wherever a library might put it."""
+class RedactingFormatter(logging.Formatter):
+    """Removes the bot token and the webhook secret from every formatted record, tracebacks
+    included: an exception's text (an URL, a library's message) may hold the token."""
 
-    def __init__(self, *secrets: str | None) -> None:
-        super().__init__()
-        self.secrets = [secret for secret in secrets if secret]
+    def __init__(self, fmt: str, *secrets: str | None) -> None:
+        super().__init__(fmt)
+        self.secrets = _secret_forms(*secrets)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "<redacted>")
-            record.msg, record.args = message, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+def _secret_forms(*secrets: str | None) -> list[str]:
+    """What to look for: each secret, and the token's part after the colon on its own."""
+    forms = []
+    for secret in secrets:
+        if secret:
+            forms.append(secret)
+            if ":" in secret:
+                forms.append(secret.split(":", 1)[1])
+    return forms
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
 
 
 def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(settings.token, settings.webhook_secret))
+    handler.setFormatter(
+        RedactingFormatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            settings.token,
+            settings.webhook_secret,
+        )
+    )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and Telegram's URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Python's own report of an exception nobody caught goes through the same redaction.
+    secrets = _secret_forms(settings.token, settings.webhook_secret)
+
+    def report(kind: type[BaseException], error: BaseException, tb: Any) -> None:
+        text = "".join(traceback.format_exception(kind, error, tb))
+        sys.stderr.write(redact(text, secrets))
+
+    sys.excepthook = report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,26 +129,35 @@ async def _check_database(settings: Settings) -> None:
     await db.close()
 
 
+async def _check_token(settings: Settings) -> None:
+    """Ask the Bot API who we are before anything starts: a wrong token or base URL then ends
+    the process with one line (`main`), instead of python-telegram-bot's retry loop logging a
+    traceback and leaving its connections open."""
+    from telegram import Bot
+
+    from bot.delivery import AiohttpRequest
+
+    request = AiohttpRequest(connection_pool_size=1)
+    async with Bot(settings.token or "", base_url=settings.api_base_url, request=request):
+        pass
+
+
 def _run(settings: Settings) -> int:
+    from bot import webhook
     from bot.app import build_application
 
     asyncio.run(_check_database(settings))
+    asyncio.run(_check_token(settings))
     app = build_application(settings)
-    allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
     if settings.webhook_url:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=allowed,
-        )
+        asyncio.run(webhook.serve(app, settings))
     else:
         # A pause after each getUpdates lets the handlers of the updates it brought run before
         # the next long poll is prepared (about 0.4 ms of work on the same event loop); updates
         # that arrive meanwhile come together in the next poll.
-        app.run_polling(allowed_updates=allowed, poll_interval=settings.poll_interval_ms / 1000)
+        app.run_polling(
+            allowed_updates=webhook.ALLOWED_UPDATES, poll_interval=settings.poll_interval_ms / 1000
+        )
     return 0
 
 
@@ -150,6 +186,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DatabaseError as error:
         print(f"database error: {error}", file=sys.stderr)
+        return 1
+    except InvalidToken:
+        # Its text may quote the token; this line says all an operator can act on.
+        print(
+            "Telegram refused the token: check TELEGRAM_BOT_TOKEN (revoked or mistyped?) "
+            "and TELEGRAM_API_BASE_URL",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as error:
+        secrets = _secret_forms(settings.token, settings.webhook_secret)
+        print(
+            f"cannot reach the Bot API at {settings.api_base_url}: {redact(str(error), secrets)}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 0

@@ -37,7 +37,8 @@ class Settings:
     default_language: str = "fi"
     log_level: str = "INFO"
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
+    # Loopback: the TLS proxy in front usually runs on the same host (containers set 0.0.0.0).
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = field(default=None, repr=False)
     content_dir: Path | None = None
@@ -142,7 +143,7 @@ class Settings:
             default_language=default_language,
             log_level=log_level,
             webhook_url=webhook_url,
-            webhook_listen=get("BOT_WEBHOOK_LISTEN") or "0.0.0.0",
+            webhook_listen=get("BOT_WEBHOOK_LISTEN") or "127.0.0.1",
             webhook_port=int(port_text),
             webhook_secret=webhook_secret,
             content_dir=Path(content_dir) if (content_dir := get("BOT_CONTENT_DIR")) else None,

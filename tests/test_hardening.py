@@ -1,0 +1,164 @@
+"""Attacks and faults from the security review, each reproduced first: the real process over
+HTTP where the attack comes over the network, the real Application for the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import sys
+
+import pytest
+
+from bot.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
+from tests.test_cli import TOKEN, bot_env
+
+VICTIM = 4242
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def _raw_post(port: int, path: str, headers: dict[str, str], body: bytes) -> int:
+    """One HTTP/1.1 POST over a bare socket: the status line's code. With a Content-Length larger
+    than `body`, the rest of the body is never sent: a server that waits for it never answers."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers.items()
+        )
+        writer.write(head.encode() + b"\r\n" + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+class WebhookBot:
+    """`python -m bot` in webhook mode, against a stand-in Bot API on 127.0.0.1."""
+
+    def __init__(self, tmp_path, secret: str | None) -> None:
+        self.telegram = FakeTelegram()
+        self.tmp_path = tmp_path
+        self.secret = secret
+        self.port = _free_port()
+        self.stderr = ""
+
+    async def __aenter__(self) -> WebhookBot:
+        self.server = await serve_http(self.telegram, "127.0.0.1", 0)
+        extra = {"BOT_WEBHOOK_URL": "https://bot.example.org/tg/hook"}
+        extra["BOT_WEBHOOK_PORT"] = str(self.port)
+        if self.secret:
+            extra["BOT_WEBHOOK_SECRET"] = self.secret
+        env = bot_env(self.server.sockets[0].getsockname()[1], self.tmp_path / "b.db", **extra)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", env=env, stderr=asyncio.subprocess.PIPE
+        )
+        async with asyncio.timeout(30):
+            while not self.telegram.calls_of("setWebhook"):  # noqa: ASYNC110 - another process
+                await asyncio.sleep(0.05)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(self.process.communicate(), 30)
+        self.stderr = stderr.decode()
+        self.server.close()
+        await self.server.wait_closed()
+
+    def registered_secret(self) -> str:
+        [call] = self.telegram.calls_of("setWebhook")
+        return call.params["secret_token"]
+
+
+def _forged_update(telegram: FakeTelegram, text: str) -> bytes:
+    victim = TelegramUser(telegram, telegram.enqueue, user_id=VICTIM, language_code="en")
+    command = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    return json.dumps(victim._message(text=text, entities=command)).encode()
+
+
+@pytest.mark.parametrize("configured", ["s3cret-token_1", None], ids=["given", "generated"])
+async def test_a_forged_webhook_request_is_refused_before_its_body_is_read(tmp_path, configured):
+    async with WebhookBot(tmp_path, configured) as bot:
+        secret = bot.registered_secret()
+        assert len(secret) >= 32 if configured is None else secret == configured
+        forged = _forged_update(bot.telegram, "/mydata")
+        json_type = {"Content-Type": "application/json"}
+        # No secret, a wrong one: refused, and nothing reaches the victim's chat.
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}):
+            length = {"Content-Length": str(len(forged))}
+            assert (
+                await _raw_post(bot.port, "/tg/hook", json_type | length | headers, forged) == 403
+            )
+        # A wrong secret with a 95 MB body: answered from the headers, the body never sent.
+        huge = {"Content-Length": str(95 * 1024 * 1024), "X-Telegram-Bot-Api-Secret-Token": "x"}
+        assert await _raw_post(bot.port, "/tg/hook", json_type | huge, b"{") == 403
+        # The right secret but a body no update can be: refused by its length alone.
+        right = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        assert await _raw_post(bot.port, "/tg/hook", json_type | huge | right, b"{") == 413
+        # The right secret and a body that is not JSON: 400, one short log line.
+        junk = b"{not json" * 10
+        headers = json_type | right | {"Content-Length": str(len(junk))}
+        assert await _raw_post(bot.port, "/tg/hook", headers, junk) == 400
+        # Telegram itself, with the secret: served.
+        start = _forged_update(bot.telegram, "/start")
+        headers = json_type | right | {"Content-Length": str(len(start))}
+        assert await _raw_post(bot.port, "/tg/hook", headers, start) == 200
+        await bot.telegram.wait_for_messages(VICTIM, 1)
+    assert bot.telegram.sent_to(VICTIM)[0].text.startswith("Hello Testi")
+    assert bot.telegram.calls_of("sendDocument") == []  # the forged /mydata never ran
+    assert bot.stderr.count("not an update") == 1
+    assert "Traceback" not in bot.stderr
+    assert "not json" not in bot.stderr  # what a stranger sent is not logged
+    assert bot.secret is None or bot.secret not in bot.stderr
+    assert TOKEN not in bot.stderr and TOKEN.split(":")[1] not in bot.stderr
+
+
+@pytest.mark.parametrize("code", [401, 404])
+async def test_a_refused_token_ends_the_bot_with_one_line_and_no_token(tmp_path, code):
+    telegram = FakeTelegram()
+    telegram.fault = lambda method: ApiError(code, "Unauthorized" if code == 401 else "Not Found")
+    server = await serve_http(telegram, "127.0.0.1", 0)
+    env = bot_env(server.sockets[0].getsockname()[1], tmp_path / "bot.sqlite3")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        server.close()
+        await server.wait_closed()
+    stderr = err.decode()
+    assert process.returncode == 2
+    assert stderr.strip().splitlines() == [
+        "Telegram refused the token: check TELEGRAM_BOT_TOKEN (revoked or mistyped?) and "
+        "TELEGRAM_API_BASE_URL"
+    ]
+    assert TOKEN.split(":")[1] not in stderr + out.decode()
+
+
+def test_a_logged_traceback_is_redacted_too(capsys):
+    import logging
+
+    from bot.cli import setup_logging
+    from bot.config import Settings
+
+    setup_logging(Settings(token=TOKEN))
+    try:
+        raise RuntimeError(f"GET https://api.telegram.org/bot{TOKEN}/getMe failed")
+    except RuntimeError:
+        logging.getLogger("test").exception("request failed")
+    err = capsys.readouterr().err
+    assert "request failed" in err and "<redacted>" in err
+    assert TOKEN.split(":")[1] not in err
