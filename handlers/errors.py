@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
@@ -18,25 +18,44 @@ log = logging.getLogger(__name__)
 
 
 async def outside_private_chat(update: Update, context: BotContext) -> None:
-    """In groups and channels the bot only points to a private chat, and only when started."""
+    """Outside private chats (groups, channels, updates without a chat) nothing but `/start`
+    is handled, and that only with a pointer to a private chat: no user is recorded, no draft,
+    answer or notice of anyone's can reach a group. Whatever happens here, nothing after it runs."""
     chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
+    if chat is not None and chat.type == ChatType.PRIVATE:
         return
-    message = update.effective_message
-    if message is not None and message.text and message.text.split("@")[0].split()[0] == "/start":
-        person = update.effective_user
-        context.lang = i18n.negotiate(
-            person.language_code if person else None, context.services.settings.default_language
-        )
-        link = f"https://t.me/{context.bot.username}?start=group"
-        await message.reply_text(
-            context.gettext(
-                "I work in private chats only, so that your drafts stay yours. "
-                '<a href="{link}">Open a private chat with me</a>.',
-                link=link,
-            )
-        )
+    try:
+        if chat is not None and _is_our_start(update.effective_message, context.bot.username):
+            await _point_to_private_chat(update, context)
+    except Exception:  # the group may have removed the bot; nothing else runs either way
+        log.exception("could not answer /start outside a private chat")
     raise ApplicationHandlerStop
+
+
+def _is_our_start(message: Message | None, username: str) -> bool:
+    """`/start` or `/start@<our name>` as the first word; text such as "@someone" is not."""
+    words = (message.text or "").split() if message else []
+    if not words:
+        return False
+    command, _, addressee = words[0].partition("@")
+    return command == "/start" and addressee.lower() in ("", username.lower())
+
+
+async def _point_to_private_chat(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    assert message is not None
+    person = update.effective_user
+    context.lang = i18n.negotiate(
+        person.language_code if person else None, context.services.settings.default_language
+    )
+    link = f"https://t.me/{context.bot.username}?start=group"
+    await message.reply_text(
+        context.gettext(
+            "I work in private chats only, so that your drafts stay yours. "
+            '<a href="{link}">Open a private chat with me</a>.',
+            link=link,
+        )
+    )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

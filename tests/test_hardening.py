@@ -162,3 +162,28 @@ def test_a_logged_traceback_is_redacted_too(capsys):
     err = capsys.readouterr().err
     assert "request failed" in err and "<redacted>" in err
     assert TOKEN.split(":")[1] not in err
+
+
+@pytest.mark.parametrize("text", ["@et417_assistant_bot my new title", "@", " @x", "/start@other"])
+async def test_nothing_from_a_group_is_handled_but_start(bot, text):
+    """A message starting with "@" once slipped past the group guard: a user mid-outline had
+    their text saved and their draft's review posted into the group."""
+    person = await bot.user(user_id=3003, language_code="en")
+    await person.send("/outline")
+    [draft_id] = [row["id"] for row in await bot.db.fetchall("SELECT id FROM drafts")]
+    in_group = await bot.user(
+        user_id=3003, language_code="en", chat_id=-100555, chat_type="group", start=False
+    )
+    stranger = await bot.user(
+        user_id=3004, language_code="en", chat_id=-100555, chat_type="group", start=False
+    )
+    assert await in_group.send(text) == []
+    assert await stranger.send(text) == []
+    assert bot.telegram.sent_to(-100555) == []
+    assert (
+        await bot.db.fetchall("SELECT * FROM draft_answers WHERE draft_id = ?", (draft_id,)) == []
+    )
+    assert await bot.db.fetchone("SELECT 1 FROM users WHERE id = 3004") is None
+    # /start addressed to us still gets the pointer to a private chat
+    [pointer] = await stranger.send("/start@et417_assistant_bot")
+    assert "private chat" in pointer.text
