@@ -111,6 +111,7 @@ def _add_handlers(app: BotApplication) -> None:
     app.add_handler(TypeHandler(Update, errors.outside_private_chat), group=-20)
     app.add_handler(TypeHandler(Update, common.load_user), group=-10)
     app.add_handler(TypeHandler(Update, privacy.first_contact), group=-9)
+    app.add_handler(TypeHandler(Update, errors.refuse_forged_button), group=-8)
 
     app.add_handlers(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
@@ -52,6 +53,21 @@ def callback(*parts: str | int) -> str:
     if not data.isascii() or len(data.encode()) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback data must be ASCII of at most 64 bytes: {data!r}")
     return data
+
+
+# What any button of ours can carry: ASCII words joined by ":", numbers that fit SQLite's
+# integers. Checked once for every press, before any handler reads the parts.
+_CALLBACK_PART = re.compile(r"[A-Za-z0-9_.*-]*")
+_LONGEST_ID = 18  # digits: below 2**63, so int(part) is always a valid SQLite integer
+
+
+def well_formed(data: str | None) -> bool:
+    if not data or not data.isascii() or len(data.encode()) > CALLBACK_DATA_LIMIT:
+        return False
+    return all(
+        _CALLBACK_PART.fullmatch(part) and not (part.isdigit() and len(part) > _LONGEST_ID)
+        for part in data.split(":")
+    )
 
 
 def callback_parts(update: Update) -> list[str]:

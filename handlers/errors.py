@@ -11,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
 from bot.context import BotContext
-from handlers.common import answer_button, recall_user, send
+from handlers.common import answer_button, recall_user, send, well_formed
 from handlers.flows import current_flow
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,15 @@ async def reprompt(update: Update, context: BotContext) -> None:
     flow = await current_flow(context)
     if flow is not None:
         await flow.reprompt(update, context)
+
+
+async def refuse_forged_button(update: Update, context: BotContext) -> None:
+    """Before any handler reads a press: data no button of ours carries (non-ASCII digits,
+    numbers beyond SQLite's integers, oversized) is answered as stale and goes no further."""
+    query = update.callback_query
+    if query is not None and not well_formed(query.data):
+        await stale_button(update, context)
+        raise ApplicationHandlerStop
 
 
 async def stale_button(update: Update, context: BotContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import socket
 import sys
@@ -187,3 +188,33 @@ async def test_nothing_from_a_group_is_handled_but_start(bot, text):
     # /start addressed to us still gets the pointer to a private chat
     [pointer] = await stranger.send("/start@et417_assistant_bot")
     assert "private chat" in pointer.text
+
+
+FORGED = [
+    "dr:o:99999999999999999999",
+    "ol:go:²",
+    "ol:o:1:99999999999999999999:x",
+    "ol:e:٣:1",
+    "ck:res:¹",
+    "ck:a:1:99999999999999999999:y",
+    "dr:delok:1e3",
+    "faq:f:x:u:\u200b",
+    "pv:" + "9" * 61,
+]
+
+
+async def test_forged_buttons_are_refused_as_stale_without_a_traceback(bot, caplog):
+    user = await bot.user(language_code="en")
+    menu = user.last_with_buttons()
+    state = (
+        "SELECT flow, step, data FROM conversations "
+        "UNION ALL SELECT 'drafts', count(*), '' FROM drafts"
+    )
+    before = [tuple(r) for r in await bot.db.fetchall(state)]
+    with caplog.at_level(logging.WARNING):
+        for data in FORGED:
+            await user.press_data(data, menu)
+    alerts = [c.params for c in bot.telegram.calls_of("answerCallbackQuery")][-len(FORGED) :]
+    assert all("no longer valid" in alert["text"] and alert["show_alert"] for alert in alerts)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [tuple(r) for r in await bot.db.fetchall(state)] == before
