@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 from bot import i18n
 from bot.context import BotContext
 from bot.delivery import Keyboard, answer_now, edit_html, send_html
+from bot.outline import clean_text
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
 
@@ -39,6 +40,13 @@ async def recall_user(update: Update, context: BotContext) -> None:
     context.user = await users.get(context.db, person.id)
     chosen = context.user.language if context.user else None
     context.lang = _language(context, chosen, person.language_code)
+
+
+def typed_text(update: Update) -> str:
+    """What the user typed, as every handler should read it: NFC, without NULs or other control
+    characters (a NUL in a draft's name made its DOCX impossible to build), trimmed."""
+    message = update.effective_message
+    return clean_text(message.text or "") if message is not None else ""
 
 
 def _language(context: BotContext, chosen: str | None, telegram_code: str | None) -> str:

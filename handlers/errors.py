@@ -11,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
 from bot.context import BotContext
-from handlers.common import answer_button, recall_user, send, well_formed
+from handlers.common import answer_button, recall_user, send, typed_text, well_formed
 from handlers.flows import current_flow
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,7 @@ async def _point_to_private_chat(update: Update, context: BotContext) -> None:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    command = (message.text or "").split()[0][:40] if message else ""
+    command = (typed_text(update).split() or [""])[0][:40]
     await send(
         update,
         context,

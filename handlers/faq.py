@@ -18,6 +18,7 @@ from handlers.common import (
     send,
     shorten,
     show,
+    typed_text,
 )
 from storage import faq_log
 from storage.faq_log import QueryRef
@@ -60,7 +61,7 @@ async def ask(update: Update, context: BotContext) -> None:
 async def answer_question(update: Update, context: BotContext) -> None:
     """Free text outside any flow: answer, suggest, or say honestly that we don't know."""
     _ = context.gettext
-    text = (update.effective_message.text or "") if update.effective_message else ""
+    text = typed_text(update)
     if len(text) > QUESTION_LIMIT:
         await send(
             update,

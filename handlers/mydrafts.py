@@ -17,6 +17,7 @@ from handlers.common import (
     send,
     shorten,
     show,
+    typed_text,
 )
 from handlers.flows import Flow
 from storage import conversations, drafts
@@ -166,8 +167,7 @@ async def on_rename_text(update: Update, context: BotContext, state: Conversatio
         await conversations.set_state(context.db, context.user.id, None)
         await start.send_menu(update, context)
         return
-    text = update.effective_message.text if update.effective_message else ""
-    name = " ".join((text or "").split())
+    name = " ".join(typed_text(update).split())
     if not 1 <= len(name) <= NAME_LIMIT:
         await send(
             update,

@@ -218,3 +218,24 @@ async def test_forged_buttons_are_refused_as_stale_without_a_traceback(bot, capl
     assert all("no longer valid" in alert["text"] and alert["show_alert"] for alert in alerts)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert [tuple(r) for r in await bot.db.fetchall(state)] == before
+
+
+async def test_control_characters_never_reach_the_database(bot):
+    """A NUL in a draft's name was stored: its DOCX could never be built again."""
+    from tests.test_outline import fill
+
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await fill(user, "en", stop_before=1)
+    await user.send("/mydrafts")
+    await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+    await user.press("✏️ Rename")
+    await user.send("\x00Our\x01 project\x7f\x1b[31m")
+    assert "Renamed: <b>Our project[31m</b>." in user.messages()[-2].text
+    [name] = [row["name"] for row in await bot.db.fetchall("SELECT name FROM drafts")]
+    assert name == "Our project[31m"
+    await user.press("📄 Download (DOCX)")
+    assert bot.telegram.calls_of("sendDocument")
+    await user.send("how much\x00 money\x07 is there?")
+    queries = [row["query"] for row in await bot.db.fetchall("SELECT query FROM faq_queries")]
+    assert queries and not any(ch < " " for query in queries for ch in query)
