@@ -625,7 +625,10 @@ async def notify_coordinators(
     for coordinator in sorted(recipients):
         try:
             person = await users.get(context.db, coordinator)
-            language = (person.language if person else None) or default_language
+            # As in their own chat: the language they chose, else the one Telegram reports.
+            language = (person.language if person else None) or i18n.negotiate(
+                person.telegram_language if person else None, default_language
+            )
 
             def _(message: str, language: str = language) -> str:
                 return i18n.gettext(language, message)

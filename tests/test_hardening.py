@@ -239,3 +239,15 @@ async def test_control_characters_never_reach_the_database(bot):
     await user.send("how much\x00 money\x07 is there?")
     queries = [row["query"] for row in await bot.db.fetchall("SELECT query FROM faq_queries")]
     assert queries and not any(ch < " " for query in queries for ch in query)
+
+
+async def test_a_coordinator_is_told_of_a_submission_in_their_telegram_language(bot):
+    from tests.test_outline import fill
+
+    coordinator = await bot.user(user_id=9001, language_code="en")  # never chose a language
+    applicant = await bot.user(language_code="sv")
+    await applicant.send("/outline")
+    await fill(applicant, "sv", skip=("phone",))
+    await applicant.press("✅ Skicka in")
+    await applicant.press("✅ Ja, skicka in")
+    assert coordinator.last.text.startswith("📥 New outline submitted")
