@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--subtheme", help="only outlines with this sub-theme id")
     export.add_argument("--lang", choices=LANGUAGES, help="language of headers and labels")
     export.add_argument("-o", "--output", help="file to write (text formats: stdout if omitted)")
+    export.add_argument("--force", action="store_true", help="replace the -o file if it exists")
     stats = sub.add_parser("stats", help="users, drafts, checklist gaps, questions, feedback")
     stats.add_argument("--lang", choices=LANGUAGES)
     unanswered = sub.add_parser("unanswered", help="questions the content does not answer yet")

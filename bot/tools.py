@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
+from pathlib import Path
 from typing import IO
 
 from bot import content as content_module
@@ -142,14 +145,53 @@ async def export(settings: Settings, args: argparse.Namespace) -> int:
     if args.output is None and args.format == "xlsx":
         print("xlsx is binary: give a file with -o", file=sys.stderr)
         return 2
+    if args.output is not None and (
+        refusal := _refuse_output(Path(args.output), settings, args.force)
+    ):
+        print(refusal, file=sys.stderr)
+        return 2
     async with _database(settings) as db:
-        with open(args.output, "wb") if args.output else _stdout_bytes() as fh:  # noqa: ASYNC230 - CLI
+        with _private_file(Path(args.output)) if args.output else _stdout_bytes() as fh:
             count = await write_export(
                 fh, args.format, db, loaded, selection, language,
                 lambda message: i18n.gettext(language, message),
             )  # fmt: skip
     print(f"{count} outlines exported", file=sys.stderr)
     return 0
+
+
+def _refuse_output(target: Path, settings: Settings, force: bool = False) -> str | None:
+    """Why a file must not be written (None if it may): the live database and its companion
+    files, an existing file without --force, a folder that does not exist."""
+    database = settings.database.resolve()
+    companions = {
+        database.with_name(database.name + end) for end in ("", "-wal", "-shm", "-journal")
+    }
+    if target.resolve() in companions:
+        return f"refusing to write over the database ({settings.database})"
+    if target.exists() and not force:
+        return f"{target} exists; give a new file name, or --force to replace it"
+    if not target.parent.is_dir():
+        return f"the folder {target.parent} does not exist"
+    return None
+
+
+@contextlib.contextmanager
+def _private_file(target: Path) -> Iterator[IO[bytes]]:
+    """Write `target` readable by its owner only (it holds personal data), through a temporary
+    file beside it that replaces it only once complete: a killed export leaves no truncated file
+    that looks whole."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @contextlib.contextmanager
@@ -221,17 +263,18 @@ async def purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def backup(settings: Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from storage.db import backup_to
 
     target = Path(args.file)
-    if await asyncio.to_thread(target.exists):
-        print(f"{target} exists; give a new file name", file=sys.stderr)
+    if refusal := _refuse_output(target, settings):
+        print(refusal, file=sys.stderr)
         return 2
-    if await asyncio.to_thread(lambda: target.resolve() == settings.database.resolve()):
-        print("the backup must not be the database itself", file=sys.stderr)
-        return 2
-    pages = await backup_to(settings.database, target)
+    # Created empty and private first: SQLite's backup then writes into a file only we can read.
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        pages = await backup_to(settings.database, target)
+    except BaseException:
+        await asyncio.to_thread(target.unlink, missing_ok=True)
+        raise
     print(f"backup written to {target} ({pages} pages)")
     return 0

@@ -251,3 +251,41 @@ async def test_a_coordinator_is_told_of_a_submission_in_their_telegram_language(
     await applicant.press("✅ Skicka in")
     await applicant.press("✅ Ja, skicka in")
     assert coordinator.last.text.startswith("📥 New outline submitted")
+
+
+async def test_export_and_backup_never_overwrite_the_database_or_an_existing_file(
+    settings, tmp_path
+):
+    import os
+    import stat
+
+    from tests.test_cli import run_bot
+
+    env = {"BOT_DATABASE": str(settings.database)}
+    assert run_bot("backup", str(tmp_path / "first.sqlite3"), env=env).returncode == 1  # no db yet
+    result = run_bot("console", env=env, stdin="/start\n")
+    assert result.returncode == 0
+    original = settings.database.read_bytes()
+    for target in (settings.database, settings.database.with_name("bot.sqlite3-wal")):
+        refused = run_bot("export", "--format", "csv", "-o", str(target), env=env)
+        assert refused.returncode == 2 and "database" in refused.stderr
+    assert settings.database.read_bytes() == original
+
+    existing = tmp_path / "outlines.csv"
+    existing.write_text("keep me")
+    refused = run_bot("export", "-o", str(existing), env=env)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert existing.read_text() == "keep me"
+    replaced = run_bot("export", "-o", str(existing), "--force", env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert existing.read_bytes() != b"keep me"
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+    missing = run_bot("backup", str(tmp_path / "no" / "such" / "b.sqlite3"), env=env)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    backup = tmp_path / "b.sqlite3"
+    made = run_bot("backup", str(backup), env=env)
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
