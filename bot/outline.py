@@ -19,6 +19,7 @@ from bot.content import Content, Section
 
 MONTH_RANGE = (2021, 2035)  # ESF+ 2021–2027 projects, with room for their last years
 BUDGET_MAX = Decimal(100_000_000)
+MAX_DRAFTS = 50  # per person, submitted ones included
 
 
 @dataclass(frozen=True)

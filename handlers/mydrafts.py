@@ -26,13 +26,18 @@ from storage.drafts import Draft
 
 RENAME_FLOW = "rename"
 NAME_LIMIT = 150
+PAGE_SIZE = 8
 
 
-async def list_drafts(update: Update, context: BotContext) -> None:
+async def list_drafts(update: Update, context: BotContext, page: int = 0) -> None:
+    """One page of the user's drafts (Telegram refuses keyboards of more than about 100
+    buttons, and nobody reads a list of hundreds), latest first."""
     _ = context.gettext
     assert context.user is not None
-    mine = await drafts.of_user(context.db, context.user.id)
-    if not mine:
+    mine, total = await drafts.page_of_user(
+        context.db, context.user.id, PAGE_SIZE, page * PAGE_SIZE
+    )
+    if total == 0:
         await show(
             update,
             context,
@@ -43,25 +48,46 @@ async def list_drafts(update: Update, context: BotContext) -> None:
             ],
         )
         return
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if not mine:  # a page that no longer exists: the last one
+        await list_drafts(update, context, pages - 1)
+        return
     rows = []
     for draft in mine:
         answers = await drafts.answers(context.db, draft.id)
-        filled, total = progress(context.services.content, answers)
+        filled, total_sections = progress(context.services.content, answers)
         rows.append(
             {
                 "name": outline.draft_name(context, draft, answers),
                 "status": _status_word(context, draft),
-                "progress": f"{filled}/{total}",
+                "progress": f"{filled}/{total_sections}",
                 "edited": i18n.fmt_timestamp(draft.updated_at, context.lang),
             }
         )
+    first = page * PAGE_SIZE + 1
     html = render(
-        "drafts_list.html", heading=_("My drafts"), drafts=rows, edited_label=_("edited"), _=_
+        "drafts_list.html",
+        heading=_("My drafts"),
+        drafts=rows,
+        first=first,
+        page=_("Page {page}/{pages}", page=page + 1, pages=pages) if pages > 1 else "",
+        edited_label=_("edited"),
+        _=_,
     )
     buttons: Keyboard = [
         [(f"{n}. {shorten(row['name'], 40)}", callback("dr", "o", draft.id))]
-        for n, (row, draft) in enumerate(zip(rows, mine, strict=True), 1)
-    ] + [[(_("➕ New draft"), callback("ol", "new")), (_("⬅️ Menu"), callback("menu", "main"))]]
+        for n, (row, draft) in enumerate(zip(rows, mine, strict=True), first)
+    ]
+    paging = []
+    if page > 0:
+        paging.append((_("◀️ Newer"), callback("dr", "l", page - 1)))
+    if page + 1 < pages:
+        paging.append((_("Older ▶️"), callback("dr", "l", page + 1)))
+    if paging:
+        buttons.append(paging)
+    buttons.append(
+        [(_("➕ New draft"), callback("ol", "new")), (_("⬅️ Menu"), callback("menu", "main"))]
+    )
     await show(update, context, html, buttons)
 
 
@@ -109,13 +135,16 @@ async def send_card(
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """dr:l · dr:o:<draft> · dr:n:<draft> · dr:del:<draft> · dr:delok:<draft>"""
+    """dr:l[:<page>] · dr:o:<draft> · dr:n:<draft> · dr:del:<draft> · dr:delok:<draft>"""
     _ = context.gettext
     assert context.user is not None
     parts = callback_parts(update)
     action = parts[1] if len(parts) > 1 else ""
     if action == "l" and len(parts) == 2:
         await list_drafts(update, context)
+        return
+    if action == "l" and len(parts) == 3 and parts[2].isdigit():
+        await list_drafts(update, context, int(parts[2]))
         return
     draft = (
         await drafts.get(context.db, int(parts[2]), context.user.id)

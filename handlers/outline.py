@@ -18,7 +18,14 @@ from bot.content import Section
 from bot.context import BotContext
 from bot.delivery import send_html
 from bot.documents import Labels, outline_docx
-from bot.outline import display, first_unanswered, missing_required, progress, validate
+from bot.outline import (
+    MAX_DRAFTS,
+    display,
+    first_unanswered,
+    missing_required,
+    progress,
+    validate,
+)
 from bot.rendering import escape, render
 from handlers import faq, flows, start
 from handlers.common import (
@@ -83,11 +90,10 @@ async def begin(update: Update, context: BotContext) -> None:
     """/outline, /draft, the menu and /start outline: continue the latest draft or start one."""
     _ = context.gettext
     assert context.user is not None
-    editable = [d for d in await drafts.of_user(context.db, context.user.id) if d.editable]
-    if not editable:
+    latest = await drafts.latest_editable(context.db, context.user.id)
+    if latest is None:
         await new_draft(update, context)
         return
-    latest = editable[0]
     name = draft_name(context, latest, await drafts.answers(context.db, latest.id))
     await show(
         update,
@@ -108,6 +114,8 @@ async def new_draft(
     update: Update, context: BotContext, subthemes: list[str] | None = None
 ) -> None:
     assert context.user is not None
+    if await _refused_for_too_many_drafts(update, context):
+        return
     async with context.db.transaction() as conn:
         draft_id = await drafts.create(conn, context.user.id, context.lang)
         if subthemes:
@@ -121,6 +129,24 @@ async def new_draft(
     # One message, not two: every message counts against Telegram's 30 per second.
     answers = {"subthemes": ",".join(subthemes)} if subthemes else {}
     await ask_step(update, context, step, new_message=True, intro=intro, answers=answers)
+
+
+async def _refused_for_too_many_drafts(update: Update, context: BotContext) -> bool:
+    """One person keeps at most MAX_DRAFTS outlines: a script must not fill the database."""
+    assert context.user is not None
+    count = await drafts.count_of_user(context.db, context.user.id)
+    if count < MAX_DRAFTS:
+        return False
+    await send(
+        update,
+        context,
+        context.gettext(
+            "You already have {count} drafts, the most one person can keep. Delete the ones "
+            "you no longer need in /mydrafts, then start a new one.",
+            count=count,
+        ),
+    )
+    return True
 
 
 async def continue_draft(update: Update, context: BotContext, draft: Draft) -> None:
@@ -497,6 +523,8 @@ async def _draft_action(update: Update, context: BotContext, action: str, draft:
     elif action == "subok" and draft.editable:
         await _submit(update, context, draft)
     elif action == "re" and not draft.editable:
+        if await _refused_for_too_many_drafts(update, context):
+            return
         async with context.db.transaction() as conn:
             copy_id = await drafts.reopen(conn, draft)
         copy = await drafts.get(context.db, copy_id, context.user.id)

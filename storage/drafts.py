@@ -80,12 +80,33 @@ async def get_with_answers(
     return draft, dict(answers)  # the caller's to change
 
 
-async def of_user(db: Database, user_id: int) -> list[Draft]:
+async def page_of_user(
+    db: Database, user_id: int, limit: int, offset: int
+) -> tuple[list[Draft], int]:
+    """One page of a user's drafts, latest first, and how many they have in all."""
     rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM drafts WHERE user_id = ? ORDER BY updated_at DESC, id DESC",
+        f"SELECT {_COLUMNS}, count(*) OVER () FROM drafts WHERE user_id = ? "
+        "ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
+        (user_id, limit, offset),
+    )
+    if not rows and offset:  # past the end (drafts deleted meanwhile): the count alone
+        row = await db.fetchone("SELECT count(*) FROM drafts WHERE user_id = ?", (user_id,))
+        return [], int(row[0]) if row else 0
+    return [Draft(*row[:_WIDTH]) for row in rows], int(rows[0][_WIDTH]) if rows else 0
+
+
+async def latest_editable(db: Database, user_id: int) -> Draft | None:
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM drafts WHERE user_id = ? AND status = 'draft' "
+        "ORDER BY updated_at DESC, id DESC LIMIT 1",
         (user_id,),
     )
-    return [Draft(*row) for row in rows]
+    return Draft(*row) if row else None
+
+
+async def count_of_user(db: Database, user_id: int) -> int:
+    row = await db.fetchone("SELECT count(*) FROM drafts WHERE user_id = ?", (user_id,))
+    return int(row[0]) if row else 0
 
 
 async def answers(db: Database, draft_id: int) -> dict[str, str]:

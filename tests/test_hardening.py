@@ -289,3 +289,34 @@ async def test_export_and_backup_never_overwrite_the_database_or_an_existing_fil
     made = run_bot("backup", str(backup), env=env)
     assert made.returncode == 0, made.stderr
     assert stat.S_IMODE(os.stat(backup).st_mode) == 0o600
+
+
+async def _many_drafts(bot, user_id: int, count: int) -> None:
+    async with bot.db.transaction() as conn:
+        for n in range(count):
+            stamp = f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}+00:00"
+            await conn.execute(
+                "INSERT INTO drafts (user_id, name, language, created_at, updated_at) "
+                "VALUES (?, ?, 'en', ?, ?)",
+                (user_id, f"Draft number {n}", stamp, stamp),
+            )
+
+
+async def test_mydrafts_is_paged_and_drafts_per_person_are_capped(bot):
+    from bot.outline import MAX_DRAFTS
+
+    user = await bot.user(language_code="en")
+    await _many_drafts(bot, user.user_id, MAX_DRAFTS)
+    await user.send("/mydrafts")
+    first = user.last
+    assert "Page 1/7" in first.text and len(first.buttons) == 8 + 1 + 2
+    assert first.buttons[0][0] == f"1. Draft number {MAX_DRAFTS - 1}"  # latest first
+    await user.press("Older ▶️")
+    second = user.last
+    assert "Page 2/7" in second.text and second.buttons[0][0] == f"9. Draft number {MAX_DRAFTS - 9}"
+    assert "◀️ Newer" in [label for label, _ in second.buttons]
+
+    await user.send("/outline")
+    await user.press("➕ New draft")
+    assert f"You already have {MAX_DRAFTS} drafts" in user.last.text
+    assert (await bot.db.fetchone("SELECT count(*) FROM drafts"))[0] == MAX_DRAFTS
