@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.content import Entry
 from bot.context import BotContext
@@ -89,6 +90,7 @@ async def answer_question(update: Update, context: BotContext) -> None:
         _reply(update, context, match, (None, token)),
         faq_log.record(
             context.db,
+            user_id=context.user.id if context.user else None,
             token=token,
             language=context.lang,
             matched_in=match.language,
@@ -245,9 +247,13 @@ async def _drop_feedback_buttons(update: Update) -> None:
     if message is None or markup is None:
         return
     rows = [row for row in markup.inline_keyboard if not row[0].callback_data.startswith("faq:f:")]
-    await update.callback_query.edit_message_reply_markup(
-        reply_markup=type(markup)(rows) if rows else None
-    )
+    try:
+        await update.callback_query.edit_message_reply_markup(
+            reply_markup=type(markup)(rows) if rows else None
+        )
+    except BadRequest as error:
+        if "not modified" not in error.message:  # a second tap before the first one's edit
+            raise
 
 
 async def start_link(update: Update, context: BotContext) -> None:

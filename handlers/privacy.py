@@ -24,7 +24,8 @@ def _retention(context: BotContext) -> str:
     days = context.services.settings.retention_days
     if days:
         return context.gettext(
-            "Unsubmitted drafts and your profile are deleted after {days} days without use.",
+            "Unsubmitted drafts and your profile are deleted after {days} days without use, "
+            "and each question you typed {days} days after you asked it.",
             days=days,
         )
     return context.gettext("Your data is kept until you delete it with /deletedata.")

@@ -1,4 +1,7 @@
-"""The FAQ query log: what was asked, what matched, and the feedback (no user ids)."""
+"""The FAQ query log: what was asked, what matched, and the feedback.
+
+A question is linked to whoever asked it only so that it is part of their data (/mydata,
+/deletedata); what coordinators see of the log never says who asked."""
 
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ def quoted(parts: list[str]) -> QueryRef | None:
 async def record(
     db: Database,
     *,
+    user_id: int | None,
     token: str,
     language: str,
     matched_in: str,
@@ -53,9 +57,10 @@ async def record(
 ) -> None:
     """Log one query under `token` (from `new_token`)."""
     await db.insert(
-        "INSERT INTO faq_queries (token, created_at, language, matched_in, query, outcome, top)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (token, utcnow(), language, matched_in, query[:500], outcome, json.dumps(top)),
+        "INSERT INTO faq_queries "
+        "(user_id, token, created_at, language, matched_in, query, outcome, top)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (user_id, token, utcnow(), language, matched_in, query[:500], outcome, json.dumps(top)),
     )
 
 
@@ -68,16 +73,20 @@ async def add_feedback(
     value: int,
     query: QueryRef | None,
 ) -> None:
-    """Store 👍 (1) or 👎 (-1) for an entry; the anonymous query gets a copy of the vote when the
-    button quoted it."""
+    """Store 👍 (1) or 👎 (-1) for an entry: one vote per person and entry, a second one
+    replaces the first. The query gets a copy of the vote when the button quoted one of the
+    voter's own questions."""
     async with db.transaction() as conn:
         if query is not None:
             await conn.execute(
-                f"UPDATE faq_queries SET feedback = ? WHERE {_QUOTED}", (value, query[1], query[0])
+                f"UPDATE faq_queries SET feedback = ? WHERE {_QUOTED} AND user_id = ?",
+                (value, query[1], query[0], user_id),
             )
         await conn.execute(
             "INSERT INTO faq_feedback (user_id, created_at, entry_id, language, value) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, entry_id) DO UPDATE SET "
+            "value = excluded.value, language = excluded.language, "
+            "created_at = excluded.created_at",
             (user_id, utcnow(), entry_id, language, value),
         )
 

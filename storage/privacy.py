@@ -17,7 +17,8 @@ async def _rows(db: Database, sql: str, params: tuple[Any, ...]) -> list[dict[st
 
 
 async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
-    """The user's profile, drafts with every saved version, checklist runs, feedback, state."""
+    """The user's profile, drafts with every saved version, checklist runs, questions,
+    feedback, state."""
     [profile] = await _rows(db, "SELECT * FROM users WHERE id = ?", (user_id,)) or [{}]
     drafts = await _rows(db, "SELECT * FROM drafts WHERE user_id = ? ORDER BY id", (user_id,))
     for draft in drafts:
@@ -46,6 +47,12 @@ async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
         "profile": profile,
         "drafts": drafts,
         "checklist_runs": runs,
+        "questions": await _rows(
+            db,
+            "SELECT created_at, language, query, outcome, chosen, feedback FROM faq_queries "
+            "WHERE user_id = ? ORDER BY id",
+            (user_id,),
+        ),
         "feedback": await _rows(
             db,
             "SELECT entry_id, language, value, created_at FROM faq_feedback WHERE user_id = ? "
@@ -97,9 +104,11 @@ async def inactive(db: Database, before: str) -> tuple[list[int], list[int]]:
 
 
 async def purge(db: Database, before: str, *, keep_submitted: bool) -> tuple[int, int]:
-    """Delete inactive users (with their data) and stale unsubmitted drafts, in one transaction."""
+    """Delete inactive users (with their data), stale unsubmitted drafts and questions asked
+    before `before`, in one transaction."""
     users, drafts = await inactive(db, before)
     async with db.transaction() as conn:
+        await conn.execute("DELETE FROM faq_queries WHERE created_at < ?", (before,))
         for draft_id in drafts:
             await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
         conn.forget_remembered()

@@ -100,7 +100,7 @@ async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bo
     [row] = await _log(bot)
     assert row["outcome"] == "answer" and row["language"] == "en"
     assert row["query"] == "what are the subthemes"  # normalized: case, punctuation, hyphens
-    assert "user" not in " ".join(row.keys())  # the log has no user id
+    assert row["user_id"] == user.user_id  # so /mydata shows it and /deletedata erases it
     # The buttons quote the query by its token alone: the row is written while the answer goes.
     assert reply.buttons[0][1] == f"faq:f:subthemes-all:u:{row['token']}"
     assert len(row["token"]) == 16

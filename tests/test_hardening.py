@@ -320,3 +320,35 @@ async def test_mydrafts_is_paged_and_drafts_per_person_are_capped(bot):
     await user.press("➕ New draft")
     assert f"You already have {MAX_DRAFTS} drafts" in user.last.text
     assert (await bot.db.fetchone("SELECT count(*) FROM drafts"))[0] == MAX_DRAFTS
+
+
+async def test_one_vote_per_person_and_answer_and_only_on_their_own_question(bot):
+    asker = await bot.user(user_id=5001, language_code="en")
+    [answer] = await asker.send("What are the sub-themes?")
+    thumbs_down = next(data for label, data in answer.buttons if label == "👎")
+    voter = await bot.user(user_id=5002, language_code="en")
+    [own] = await voter.send("Who can apply?")
+    for _ in range(200):  # a press forged to quote the asker's question, again and again
+        await voter.press_data(thumbs_down, own)
+    votes = await bot.db.fetchall("SELECT user_id, entry_id, value FROM faq_feedback")
+    assert [tuple(v) for v in votes] == [(5002, "subthemes-all", -1)]
+    asked = "SELECT feedback FROM faq_queries WHERE user_id = 5001"
+    assert (await bot.db.fetchone(asked))["feedback"] is None  # no stranger's vote on it
+    await asker.press("👍")
+    assert (await bot.db.fetchone(asked))["feedback"] == 1
+
+
+async def test_questions_are_erased_with_the_asker_and_purged_with_retention(bot):
+    from storage import privacy
+
+    user = await bot.user(user_id=5003, language_code="en")
+    await user.send("my name is Maija Meikäläinen, who can apply?")
+    other = await bot.user(user_id=5004, language_code="en")
+    await other.send("who can apply?")
+    await user.send("/deletedata")
+    await user.press("🗑 Yes, delete my data")
+    rows = await bot.db.fetchall("SELECT query FROM faq_queries")
+    assert [r["query"] for r in rows] == ["who can apply"]
+    await bot.db.execute("UPDATE faq_queries SET created_at = '2020-01-01T00:00:00+00:00'")
+    await privacy.purge(bot.db, "2021-01-01T00:00:00+00:00", keep_submitted=False)
+    assert await bot.db.fetchall("SELECT query FROM faq_queries") == []

@@ -17,6 +17,7 @@ USER_TABLES = {
     "checklist_runs": "user_id",
     "drafts": "user_id",
     "faq_feedback": "user_id",
+    "faq_queries": "user_id",
 }
 
 
@@ -96,6 +97,7 @@ async def test_mydata_contains_exactly_the_users_data(bot):
     assert len(data["drafts"][0]["history"]) >= len(data["drafts"][0]["answers"])
     assert [r["user_id"] for r in data["checklist_runs"]] == [802]
     assert data["feedback"][0]["entry_id"] == "subthemes-all"
+    assert [q["query"] for q in data["questions"]] == ["what are the subthemes"]
     assert "801" not in json.dumps(data)
     assert "Project of 801" not in json.dumps(data)
 
