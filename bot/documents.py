@@ -1,9 +1,13 @@
-"""Documents for a word processor: a project outline as DOCX, from the same data as the review."""
+"""Files for the user: a project outline as DOCX (from the same data as the review), and
+everything stored about them for /mydata."""
 
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 from docx import Document
 from docx.shared import Pt
@@ -45,3 +49,51 @@ def outline_docx(
 def _printable(text: str) -> str:
     # XML 1.0 forbids most control characters; python-docx would refuse the whole document.
     return "".join(ch for ch in text if ch in "\t" or ord(ch) >= 32)
+
+
+def personal_data_files(data: dict[str, Any], limit: int) -> list[tuple[str, bytes]]:
+    """Everything stored about a person (`storage.privacy.everything_about`) as files of at most
+    `limit` bytes each, so that /mydata always arrives: one JSON file; zipped when that is too
+    big; when even the zip is too big, the saved versions of the drafts go in parts of their own
+    (`my-data-2-of-3.zip`, ...) and the first part says how many there are."""
+    whole = _json(data)
+    if len(whole) <= limit:
+        return [("my-data.json", whole)]
+    zipped = _zipped("my-data.json", whole)
+    if len(zipped) <= limit:
+        return [("my-data.zip", zipped)]
+    versions: list[bytes] = []
+    drafts = []
+    for draft in data.get("drafts", []):
+        versions.extend(_json({"draft_id": draft["id"], **saved}) for saved in draft["history"])
+        drafts.append({key: value for key, value in draft.items() if key != "history"})
+    # Versions are packed by their size as JSON, so every part stays within the limit even if
+    # it did not compress at all.
+    budget = limit - 1024
+    parts: list[list[bytes]] = [[]]
+    size = 0
+    for version in versions:
+        if parts[-1] and size + len(version) + 2 > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(version)
+        size += len(version) + 2
+    count = 1 + len(parts)
+    first = {**data, "drafts": drafts, "draft_history_in_files": count - 1}
+    files = [(f"my-data-1-of-{count}.zip", _zipped("my-data.json", _json(first)))]
+    for number, part in enumerate(parts, 2):
+        body = b'{"draft_history": [\n' + b",\n".join(part) + b"\n]}\n"
+        name = f"my-data-{number}-of-{count}"
+        files.append((f"{name}.zip", _zipped(f"{name}.json", body)))
+    return files
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _zipped(name: str, body: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, body)
+    return buffer.getvalue()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 
 from bot.context import BotContext
-from bot.rendering import render
+from bot.documents import personal_data_files
+from bot.rendering import DOCUMENT_LIMIT, render
 from handlers.common import answer_button, beside, callback, callback_parts, send, show
 from storage import privacy, users
 
@@ -89,13 +90,20 @@ async def notice(update: Update, context: BotContext) -> None:
 async def my_data(update: Update, context: BotContext) -> None:
     assert context.user is not None and update.effective_chat is not None
     data = await privacy.everything_about(context.db, context.user.id)
-    document = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-    await context.bot.send_document(
-        update.effective_chat.id,
-        document=document,
-        filename="my-data.json",
-        caption=context.gettext("Everything stored about you, as JSON."),
-    )
+    files = await asyncio.to_thread(personal_data_files, data, DOCUMENT_LIMIT)
+    for number, (filename, document) in enumerate(files, 1):
+        caption = (
+            context.gettext("Everything stored about you, as JSON.")
+            if len(files) == 1
+            else context.gettext(
+                "Everything stored about you, as JSON: part {number} of {count}.",
+                number=number,
+                count=len(files),
+            )
+        )
+        await context.bot.send_document(
+            update.effective_chat.id, document=document, filename=filename, caption=caption
+        )
 
 
 async def delete_data(update: Update, context: BotContext) -> None:

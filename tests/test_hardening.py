@@ -352,3 +352,55 @@ async def test_questions_are_erased_with_the_asker_and_purged_with_retention(bot
     await bot.db.execute("UPDATE faq_queries SET created_at = '2020-01-01T00:00:00+00:00'")
     await privacy.purge(bot.db, "2021-01-01T00:00:00+00:00", keep_submitted=False)
     assert await bot.db.fetchall("SELECT query FROM faq_queries") == []
+
+
+async def test_mydata_always_arrives_however_many_versions_were_saved(bot, monkeypatch):
+    import io
+    import random
+    import zipfile
+
+    import handlers.privacy
+
+    limit = 60_000
+    monkeypatch.setattr(handlers.privacy, "DOCUMENT_LIMIT", limit)
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await user.send("A title that will be saved many times")
+    [draft_id] = [r["id"] for r in await bot.db.fetchall("SELECT id FROM drafts")]
+    noise = random.Random(7)
+    async with bot.db.transaction() as conn:
+        for n in range(120):  # text that does not compress: random letters
+            value = "".join(noise.choice("abcdefghijklmnopqrstuvwxyzåäö ") for _ in range(1500))
+            await conn.execute(
+                "INSERT INTO draft_history (draft_id, section_id, value, saved_at) "
+                "VALUES (?, 'title', ?, ?)",
+                (draft_id, value, f"2026-01-01T00:00:{n % 60:02d}+00:00"),
+            )
+    await user.send("/mydata")
+    sent = bot.telegram.calls_of("sendDocument")
+    assert len(sent) > 2
+    history = []
+    for number, call in enumerate(sent, 1):
+        blob = call.params["document"].input_file_content
+        assert len(blob) <= limit
+        assert call.params["caption"].endswith(f"part {number} of {len(sent)}.")
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            [name] = archive.namelist()
+            part = json.loads(archive.read(name))
+        if number == 1:
+            assert part["profile"]["id"] == user.user_id
+            assert part["draft_history_in_files"] == len(sent) - 1
+        else:
+            history.extend(part["draft_history"])
+    saved = await bot.db.fetchall("SELECT value FROM draft_history WHERE draft_id = ?", (draft_id,))
+    assert sorted(v["value"] for v in history) == sorted(r["value"] for r in saved)
+
+
+def test_personal_data_is_one_file_or_one_zip_when_that_fits():
+    from bot.documents import personal_data_files
+
+    data = {"profile": {"id": 1}, "drafts": [{"id": 2, "history": [{"value": "a" * 5000}]}]}
+    [(name, _)] = personal_data_files(data, 100_000)
+    assert name == "my-data.json"
+    [(name, blob)] = personal_data_files(data, 1_000)
+    assert name == "my-data.zip" and len(blob) <= 1_000
