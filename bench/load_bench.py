@@ -168,6 +168,10 @@ async def run(
         BOT_MAX_MESSAGES_PER_SECOND="30" if rate_limited else "0",
         BOT_DB_SYNCHRONOUS=SYNCHRONOUS,
         BOT_POLL_INTERVAL_MS=str(POLL_INTERVAL_MS),
+        # Simulated users answer the moment a reply arrives, faster than any person: the flood
+        # gate would drop them (the reference has none).
+        BOT_FLOOD_BURST="10000",
+        BOT_FLOOD_PER_MINUTE="100000",
     )
     if prefilled:
         await prefill(folder / "bot.sqlite3", prefilled)

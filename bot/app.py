@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from bot.content import content_root, load_valid
 from bot.context import BotContext, Services, settle_long_lived_objects
 from bot.delivery import (
     AiohttpRequest,
+    FloodGate,
     PerUserUpdateProcessor,
     RetryingRateLimiter,
     allow_untyped_replies,
@@ -63,6 +65,7 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
     """The bot: for Telegram when `request` is None, else over the given transport."""
     allow_untyped_replies()
+    flood = FloodGate(burst=settings.flood_burst, rate=settings.flood_rate)
     builder = (
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
@@ -76,7 +79,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         )
         .post_init(start_services)
         .post_shutdown(stop_services)
-        .concurrent_updates(PerUserUpdateProcessor(slots=64))
+        .concurrent_updates(PerUserUpdateProcessor(slots=64, flood=flood))
     )
     if settings.max_messages_per_second:
         builder = builder.rate_limiter(
@@ -91,6 +94,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     else:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
+    flood.notify = functools.partial(errors.slow_down, application)
     content = load_valid(content_root(settings.content_dir))
     application.bot_data["services"] = Services(
         settings, Database(settings.database, settings.db_synchronous), content, FaqMatcher(content)

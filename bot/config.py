@@ -49,6 +49,8 @@ class Settings:
     max_messages_per_second: int = 30
     db_synchronous: str = "full"
     poll_interval_ms: int = 1
+    flood_burst: int = 30
+    flood_rate: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -131,6 +133,13 @@ class Settings:
         if not poll_text.isdigit() or int(poll_text) > 10_000:
             raise ConfigError("BOT_POLL_INTERVAL_MS must be a whole number of milliseconds 0-10000")
 
+        burst_text = get("BOT_FLOOD_BURST") or "30"
+        if not burst_text.isdigit() or not 1 <= int(burst_text) <= 10_000:
+            raise ConfigError("BOT_FLOOD_BURST must be a whole number 1-10000")
+        rate_per_minute = get("BOT_FLOOD_PER_MINUTE") or "60"
+        if not rate_per_minute.isdigit() or not 1 <= int(rate_per_minute) <= 100_000:
+            raise ConfigError("BOT_FLOOD_PER_MINUTE must be a whole number 1-100000")
+
         synchronous = (get("BOT_DB_SYNCHRONOUS") or "full").lower()
         if synchronous not in ("full", "normal"):
             raise ConfigError("BOT_DB_SYNCHRONOUS must be full or normal")
@@ -154,4 +163,6 @@ class Settings:
             max_messages_per_second=int(rate_text),
             db_synchronous=synchronous,
             poll_interval_ms=int(poll_text),
+            flood_burst=int(burst_text),
+            flood_rate=int(rate_per_minute) / 60,
         )

@@ -5,9 +5,15 @@ strictly one at a time, in arrival order. The user's lock is taken *before* a gl
 user who sends fifty messages at once waits on their own lock instead of holding fifty slots
 that everyone else needs. Locks of users with nothing queued are dropped.
 
-`RetryingRateLimiter` is python-telegram-bot's AIORateLimiter (30 messages/s overall, 429s waited
-out and retried) plus a bounded retry of server errors and timeouts, which AIORateLimiter
-passes straight through.
+It also keeps one user's flood from reaching the handlers (`FloodGate`): a burst beyond what a
+person types or taps is answered once with "please slow down", and that user's updates are then
+dropped for a while. Without it, 1,500 questions from one user put 1,500 replies in the queue of
+the overall rate limit, in front of everyone else's (another user's median reply: 6 -> 66 ms).
+
+`RetryingRateLimiter` is python-telegram-bot's AIORateLimiter (30 messages/s overall) plus a
+bounded retry of server errors and timeouts, which AIORateLimiter passes straight through. A 429
+(retry_after) pauses the chat it was about, not every chat: AIORateLimiter's own handling held
+all users' replies for up to the whole retry_after.
 
 Every button press must be answered exactly once, or the user's client keeps a spinner on the
 button. Handlers answer only when they have something to say in the answer (or before slow work);
@@ -43,10 +49,10 @@ from typing import Any
 
 import aiohttp
 from telegram import CallbackQuery, Update
-from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor, ExtBot
 from telegram.request import BaseRequest, RequestData
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +135,59 @@ async def _handle(update: object, coroutine: Awaitable[Any]) -> None:
             log.warning("could not answer button press %s: %s", query.id, error)
 
 
+class FloodGate:
+    """Per-user token buckets: `burst` updates at once, then `rate` per second. A user who runs
+    dry is told once (`notify`) and has everything dropped for `quiet` seconds, by which time
+    their bucket has refilled. Idle users hold no memory here: a full bucket is forgotten."""
+
+    def __init__(
+        self,
+        notify: Callable[[Update], Awaitable[None]] | None = None,
+        *,
+        burst: float = 30,
+        rate: float = 1.0,
+        quiet: float = 10.0,
+    ) -> None:
+        self.notify = notify
+        self.burst, self.rate, self.quiet = burst, rate, quiet
+        self._buckets: dict[int, tuple[float, float]] = {}  # user: (tokens, at loop time)
+        self._quiet_until: dict[int, float] = {}
+        self.dropped = 0
+
+    def admits(self, key: int) -> bool | None:
+        """True to handle the update, False to drop it, None to drop it and say why (once)."""
+        now = asyncio.get_running_loop().time()
+        if self._quiet_until.get(key, 0.0) > now:
+            self.dropped += 1
+            return False
+        self._quiet_until.pop(key, None)
+        tokens, at = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            self._forget_full(now)
+            return True
+        self._quiet_until[key] = now + self.quiet
+        self._buckets.pop(key, None)  # full again after the quiet time
+        self.dropped += 1
+        return None
+
+    def _forget_full(self, now: float) -> None:
+        if len(self._buckets) > 1024:  # now and then, not on every update
+            full = [
+                k
+                for k, (t, at) in self._buckets.items()
+                if t + (now - at) * self.rate >= self.burst
+            ]
+            for key in full:
+                del self._buckets[key]
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, slots: int = 64) -> None:
+    def __init__(self, slots: int = 64, flood: FloodGate | None = None) -> None:
         super().__init__(max_concurrent_updates=_UNBOUNDED)
         self.slots = slots
+        self.flood = flood or FloodGate()
         self._slots = asyncio.BoundedSemaphore(slots)
         self._locks: dict[int, asyncio.Lock] = {}
         self._queued: dict[int, int] = {}
@@ -154,6 +209,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             async with self._slots:
                 await _handle(update, coroutine)
             return
+        admitted = self.flood.admits(key)
+        if not admitted:
+            await self._drop(update, coroutine, tell=admitted is None)
+            return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._queued[key] = self._queued.get(key, 0) + 1
         try:
@@ -164,6 +223,19 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             if self._queued[key] == 0:
                 del self._queued[key]
                 del self._locks[key]
+
+    async def _drop(self, update: object, coroutine: Awaitable[Any], *, tell: bool) -> None:
+        if isinstance(coroutine, Coroutine):
+            coroutine.close()  # never started: nothing of it ran
+        if not isinstance(update, Update):
+            return
+        try:
+            if tell and self.flood.notify is not None:
+                await self.flood.notify(update)
+            elif update.callback_query is not None:  # else the button keeps its spinner
+                await update.callback_query.answer()
+        except TelegramError as error:
+            log.warning("could not answer a dropped update: %s", error)
 
     @property
     def held_locks(self) -> int:
@@ -178,10 +250,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    def __init__(self, *, attempts: int = 3, backoff: float = 0.5, **kwargs: Any) -> None:
-        super().__init__(max_retries=kwargs.pop("max_retries", 3), **kwargs)
+    def __init__(
+        self, *, attempts: int = 3, backoff: float = 0.5, retries_after_429: int = 3, **kwargs: Any
+    ) -> None:
+        # 429s are ours to handle (`_waiting_out_429`): the library's pause would stop every chat.
+        super().__init__(max_retries=0, **kwargs)
         self.attempts = attempts
         self.backoff = backoff
+        self.retries_after_429 = retries_after_429
+        self._paused: dict[Any, float] = {}  # chat id: loop time until which it waits
 
     async def process_request(
         self,
@@ -194,7 +271,7 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         for attempt in range(1, self.attempts + 1):
             try:
-                return await super().process_request(
+                return await self._waiting_out_429(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
             except BadRequest:
@@ -205,6 +282,56 @@ class RetryingRateLimiter(AIORateLimiter):
                     raise
                 await asyncio.sleep(self.backoff * attempt)
         raise AssertionError("unreachable")
+
+    async def _waiting_out_429(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """The request, retried after each 429 once its retry_after has passed; meanwhile
+        other requests to the same chat wait too, and other chats' requests go on."""
+        chat = data.get("chat_id")
+        loop = asyncio.get_running_loop()
+        for attempt in range(self.retries_after_429 + 1):
+            wait = self._paused.get(chat, 0.0) - loop.time() if chat is not None else 0.0
+            if wait > 0:
+                await asyncio.sleep(wait)
+            elif chat in self._paused:
+                del self._paused[chat]
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except RetryAfter as error:
+                if attempt == self.retries_after_429:
+                    raise
+                delay = _seconds(error) + 0.1
+                log.info("%s: rate limit hit, retrying in %.1f s", endpoint, delay)
+                if chat is None:
+                    await asyncio.sleep(delay)
+                else:
+                    self._paused[chat] = max(self._paused.get(chat, 0.0), loop.time() + delay)
+        raise AssertionError("unreachable")
+
+
+def _not_the_library_429(record: logging.LogRecord) -> bool:
+    """AIORateLimiter logs every 429 it does not retry as an error with a traceback; it retries
+    none (`max_retries=0`) because `RetryingRateLimiter` waits them out per chat instead."""
+    return not str(record.msg).startswith("Rate limit hit after maximum of")
+
+
+logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_the_library_429)
+
+
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # its type changes to timedelta in a later major version
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after: Any = error.retry_after
+    return retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else retry_after
 
 
 _JSON = {"Content-Type": "application/json"}

@@ -4,6 +4,7 @@ buttons, and errors in our own code. Each gets a clear localized reply and chang
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -11,8 +12,10 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
 from bot.context import BotContext
+from bot.delivery import send_html
 from handlers.common import answer_button, recall_user, send, typed_text, well_formed
 from handlers.flows import current_flow
+from storage import users
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,25 @@ async def refuse_forged_button(update: Update, context: BotContext) -> None:
     if query is not None and not well_formed(query.data):
         await stale_button(update, context)
         raise ApplicationHandlerStop
+
+
+async def slow_down(application: Any, update: Update) -> None:
+    """Once per flood (`bot.delivery.FloodGate`), to a user whose updates are being dropped."""
+    services = application.bot_data["services"]
+    person = update.effective_user
+    if person is None:
+        return
+    known = await users.get(services.db, person.id)
+    language = (known.language if known else None) or i18n.negotiate(
+        person.language_code, services.settings.default_language
+    )
+    text = i18n.gettext(
+        language, "You are sending messages faster than I can answer. Please wait a moment."
+    )
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_chat is not None:
+        await send_html(application.bot, update.effective_chat.id, text)
 
 
 async def stale_button(update: Update, context: BotContext) -> None:

@@ -65,7 +65,13 @@ class Harness:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database=tmp_path / "bot.sqlite3", coordinator_ids=frozenset({9001}))
+    # Tests click and type much faster than people: the flood gate has its own test.
+    return Settings(
+        database=tmp_path / "bot.sqlite3",
+        coordinator_ids=frozenset({9001}),
+        flood_burst=100_000,
+        flood_rate=100_000,
+    )
 
 
 @pytest.fixture

@@ -404,3 +404,46 @@ def test_personal_data_is_one_file_or_one_zip_when_that_fits():
     assert name == "my-data.json"
     [(name, blob)] = personal_data_files(data, 1_000)
     assert name == "my-data.zip" and len(blob) <= 1_000
+
+
+async def test_one_users_flood_is_told_once_then_dropped_and_others_are_served(settings):
+    from tests.conftest import Harness, replace_settings
+
+    harness = Harness(replace_settings(settings, flood_burst=5, flood_rate=0.001))
+    await harness.start()
+    try:
+        flooder = await harness.user(user_id=6001, language_code="en", start=False)
+        replies = [await flooder.send(f"question number {n}?") for n in range(12)]
+        menu = await flooder.send("/menu")
+        assert all(replies[:5])  # the burst is served (the first with the privacy notice)
+        [[notice]] = [r for r in replies[5:] if r]  # then one notice, then silence
+        assert "faster than I can answer" in notice.text
+        assert menu == []
+        assert (await harness.db.fetchone("SELECT count(*) FROM faq_queries"))[0] == 5
+        someone = await harness.user(user_id=6002, language_code="en")
+        assert someone.last.text.startswith("Hello Testi")
+    finally:
+        await harness.stop()
+    assert harness.telegram.violations == []
+
+
+async def test_a_429_for_one_chat_pauses_that_chat_only(bot):
+    first = await bot.user(user_id=7001, language_code="en")
+    second = await bot.user(user_id=7002, language_code="en")
+    refused = []
+
+    def once(method):
+        if method == "sendMessage" and not refused:
+            refused.append(method)
+            return ApiError(429, "Too Many Requests: retry after 2", retry_after=2)
+        return None
+
+    bot.telegram.fault = once
+    paused = asyncio.create_task(first.send("/help"))
+    async with asyncio.timeout(10):
+        while not refused:  # noqa: ASYNC110 - the other task is what we wait for
+            await asyncio.sleep(0.01)
+    [reply] = await second.send("/help")  # not held up by the first chat's pause
+    assert not paused.done()
+    [late] = await paused
+    assert late.text == reply.text

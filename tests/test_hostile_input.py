@@ -48,7 +48,9 @@ class Session:
 
     def __init__(self, path) -> None:
         self.loop = asyncio.new_event_loop()
-        self.harness = Harness(Settings(database=path, max_messages_per_second=0))
+        self.harness = Harness(
+            Settings(database=path, max_messages_per_second=0, flood_burst=100_000)
+        )
         self.ids = itertools.count(50_000)
         self.run(self.harness.start())
 
