@@ -22,6 +22,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from bot import glossary
 from bot.config import LANGUAGES
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -465,6 +466,7 @@ def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
     outline = _load_outline(root, problems)
     content = Content(topics, entries, contacts, subthemes, checklist, outline, source=str(root))
     problems += _problems_after_rendering(content)
+    problems += glossary.check(glossary.load(root, problems), glossary.content_texts(root))
     return content, problems
 
 

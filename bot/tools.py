@@ -13,6 +13,7 @@ from importlib import resources
 from typing import IO
 
 from bot import content as content_module
+from bot import glossary
 from bot.config import LANGUAGES, Settings
 from bot.faq import FaqMatcher, evaluate, read_labelled
 from bot.rendering import html_to_text
@@ -24,6 +25,11 @@ def check_content(settings: Settings, args: argparse.Namespace) -> int:
     editor re-checks them on their own schedule."""
     root = content_module.content_root(settings.content_dir)
     loaded, problems = content_module.load(root)
+    # The UI catalogs are held to the same glossary as the content (the content itself is
+    # checked by load, so that /reload refuses what check-content refuses).
+    problems += glossary.check(
+        [term for term in glossary.load(root, []) if not term.required], glossary.catalog_texts()
+    )
     for problem in problems:
         print(problem)
     days = getattr(args, "stale_days", content_module.STALE_DAYS)

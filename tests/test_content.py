@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot import content as content_module
-from bot import i18n
+from bot import glossary, i18n
 from bot.config import LANGUAGES
 from tests.conftest import Harness, replace_settings
 from tests.test_cli import run_bot
@@ -142,3 +142,104 @@ async def test_coordinators_see_stale_entries_in_stats_in_chat_and_on_the_comman
     assert "intermediate-body (31. tammikuuta 2025)" in result.stdout
     everything = run_bot("stats", "--lang", "en", "--stale-days", "0", env=env)
     assert "• future-calls (1 December 2026)" in everything.stdout
+
+
+# -- one terminology per language ---------------------------------------------------------------
+
+
+def _terms():
+    problems: list[str] = []
+    terms = glossary.load(resources.files("content"), problems)
+    assert problems == []
+    return terms
+
+
+def test_the_glossary_holds_the_terms_the_audit_found():
+    preferred = {(term.language, term.preferred) for term in _terms()}
+    assert {
+        ("sv", "yrkesverksamma"),
+        ("sv", "utlysning"),
+        ("sv", "ständig utveckling"),
+        ("sv", "resursstärkande handledning"),
+        ("sv", "piloteras"),
+        ("sv", "Europeiska socialfonden plus (ESF+)"),
+        ("fi", "ottaa huomioon"),
+        ("fi", "flat rate 40 %"),
+        ("fi", "kirjoitettu viesti"),
+    } <= preferred
+
+
+def test_shipped_content_and_catalogs_follow_the_glossary():
+    terms = _terms()
+    assert glossary.check(terms, glossary.content_texts(resources.files("content"))) == []
+    catalog_terms = [term for term in terms if not term.required]
+    assert glossary.check(catalog_terms, glossary.catalog_texts()) == []
+
+
+def test_a_discouraged_term_in_the_content_is_reported_with_its_file_and_place(tmp_path):
+    root = _content_copy(tmp_path)
+    faq = root / "faq" / "costs.toml"
+    text = faq.read_text(encoding="utf-8")
+    faq.write_text(
+        text.replace(
+            "Modellen grundar sig på", "Yrkesutbildade ska veta att modellen grundar sig på"
+        ),
+        encoding="utf-8",
+    )
+    result = run_bot("check-content", env={"BOT_CONTENT_DIR": str(root)})
+    assert result.returncode == 1
+    [problem] = result.stdout.splitlines()
+    assert problem.startswith("faq/costs.toml entry flat-rate-40 [sv] answer: 'Yrkesutbildade'")
+    assert "use 'yrkesverksamma'" in problem
+
+
+def test_the_quoted_official_title_may_keep_its_wording_elsewhere_not():
+    [term] = [t for t in _terms() if t.discouraged == ("ungdomar",)]
+    title = (
+        "”Utveckling av tjänster för barn, ungdomar och familjer och befordran av välbefinnande "
+        "mot jämställdheten”"
+    )
+    assert glossary.check([term], [("sv", "here", f"Temat heter {title}.")]) == []
+    [problem] = glossary.check([term], [("sv", "here", f"{title} gäller ungdomar.")])
+    assert problem.startswith("here: 'ungdomar' is discouraged")
+
+
+def test_a_discouraged_term_in_a_catalog_is_reported_with_its_file(tmp_path):
+    locales = tmp_path / "locales"
+    shutil.copytree(str(resources.files("locales")), locales)
+    po = locales / "fi" / "LC_MESSAGES" / "messages.po"
+    po.write_text(
+        po.read_text(encoding="utf-8").replace("jokin meni vikaan", "jokin meni vikaan päässäni"),
+        encoding="utf-8",
+    )
+    problems = glossary.check(_terms(), glossary.catalog_texts(locales))
+    assert len(problems) == 1
+    assert problems[0].startswith("locales/fi/LC_MESSAGES/messages.po msgid 'Sorry, something")
+    assert "'vikaan päässäni' is discouraged" in problems[0]
+
+
+def test_a_required_term_missing_from_the_content_is_reported():
+    [term] = [t for t in _terms() if t.required]
+    [problem] = glossary.check([term], [("sv", "here", "ESF+ utan förklaring")])
+    assert "must appear at least once in sv" in problem
+
+
+def test_sub_theme_names_are_the_same_in_subthemes_faq_and_checklist():
+    [item] = [item for item in CONTENT.checklist if item.kind == "subthemes"]
+    entry_of = {
+        "identify": "subtheme-vulnerable",
+        "professionals": "subtheme-professionals",
+        "leisure": "subtheme-leisure",
+    }
+    assert set(entry_of) == set(CONTENT.subthemes)
+    for subtheme in CONTENT.subthemes.values():
+        for language in LANGUAGES:
+            title = subtheme.title[language]
+            assert title in CONTENT.entries["subthemes-all"].text[language].answer, title
+            assert title in CONTENT.entries[entry_of[subtheme.id]].text[language].answer, title
+            assert title in item.text[language].advice, title
+
+
+def test_swedish_examples_use_swedish_speaking_names():
+    names = {section.id: section.text["sv"].example for section in CONTENT.outline}
+    assert "Meikäläinen" not in names["contact_name"] and "meikalainen" not in names["email"]
