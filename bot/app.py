@@ -211,8 +211,8 @@ async def start_services(app: BotApplication) -> None:
                 _(
                     "I help associations, municipalities, wellbeing services counties and "
                     "schools prepare ESF+ project applications under the national theme ET 4.1.7 "
-                    "(equality of children, young people and families): questions answered from "
-                    "the theme card, in Finnish, Swedish and English."
+                    "(Equality of the children, young people and families): answers from the "
+                    "theme card and other ESF+ background sources, in Finnish, Swedish and English."
                 ),
                 language_code=language,
             )

@@ -80,7 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--lang", choices=LANGUAGES, help="language your console user's Telegram reports"
     )
-    sub.add_parser("check-content", help="validate content/ and list every problem")
+    check = sub.add_parser("check-content", help="validate content/ and list every problem")
+    check.add_argument(
+        "--stale-days",
+        type=_days,
+        default=180,
+        help="warn about changing FAQ entries last checked more than this many days ago (180)",
+    )
     ask = sub.add_parser("ask", help="match questions against the FAQ as the bot would")
     ask.add_argument("--lang", choices=LANGUAGES, default=None, help="the asker's language")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
@@ -101,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="replace the -o file if it exists")
     stats = sub.add_parser("stats", help="users, drafts, checklist gaps, questions, feedback")
     stats.add_argument("--lang", choices=LANGUAGES)
+    stats.add_argument(
+        "--stale-days",
+        type=_days,
+        default=180,
+        help="list changing FAQ entries last checked more than this many days ago (180)",
+    )
     unanswered = sub.add_parser("unanswered", help="questions the content does not answer yet")
     unanswered.add_argument("--since", type=_date, help="YYYY-MM-DD")
     unanswered.add_argument("--lang", choices=LANGUAGES)
@@ -113,6 +125,16 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="consistent copy of the database, also while running")
     backup.add_argument("file", help="where to write the copy (must not exist)")
     return parser
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days like 180")
+    return days
 
 
 def _date(text: str) -> str:

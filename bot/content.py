@@ -3,6 +3,10 @@
 Content is data a coordinator edits without Python: FAQ entries per topic (content/faq/*.toml) and
 the contact persons (content/contacts.toml). `check` finds every problem at once, one line each,
 so an editor can fix a file in one go; the bot refuses to start on content that does not pass.
+
+Facts age: every FAQ entry carries the date its facts were last checked (`checked`), and entries
+about organisations, calls, money or contacts are marked `changing = true`. Their answers end with
+that date, and `stale` lists the changing entries nobody has checked for a while.
 """
 
 from __future__ import annotations
@@ -10,17 +14,20 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from bot import glossary
 from bot.config import LANGUAGES
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 ANSWER_LIMIT = 3000  # leaves room for the question, source and buttons within 4,096 characters
+STALE_DAYS = 180  # a changing entry not checked for this long is reported to coordinators
 
 
 class ContentError(Exception):
@@ -44,6 +51,9 @@ class Entry:
     topic: str
     related: tuple[str, ...]
     text: dict[str, EntryText]
+    checked: date | None = None  # when its facts were last checked against the sources
+    changing: bool = False  # about organisations, calls, money or contacts: facts that age
+    file: str = field(default="", compare=False)  # where an editor finds it, e.g. faq/costs.toml
 
 
 @dataclass(frozen=True)
@@ -245,7 +255,10 @@ def _load_faq(root: Traversable, problems: list[str]) -> tuple[dict[str, Topic],
                 text = _entry_text(raw.get(language), f"{where} [{language}]", problems)
                 if text is not None:
                     texts[language] = text
-            entries[entry_id] = Entry(entry_id, topic_id, tuple(related), texts)
+            checked, changing = _dating(raw, where, problems)
+            entries[entry_id] = Entry(
+                entry_id, topic_id, tuple(related), texts, checked, changing, name
+            )
     for entry in entries.values():
         for other in entry.related:
             if other not in entries:
@@ -253,6 +266,50 @@ def _load_faq(root: Traversable, problems: list[str]) -> tuple[dict[str, Topic],
             elif other == entry.id:
                 problems.append(f"entry {entry.id}: lists itself as related")
     return topics, entries
+
+
+def _dating(raw: dict[str, Any], where: str, problems: list[str]) -> tuple[date | None, bool]:
+    """The entry's `checked` date (required) and `changing` flag (optional, default false)."""
+    checked = raw.get("checked")
+    if checked is None:
+        problems.append(
+            f"{where}: checked is missing: the date its facts were last checked, "
+            "e.g. checked = 2026-12-01"
+        )
+    elif isinstance(checked, datetime) or not isinstance(checked, date):
+        problems.append(
+            f"{where}: checked must be a date written without quotes, e.g. checked = 2026-12-01"
+        )
+        checked = None
+    elif checked > date.today():
+        problems.append(f"{where}: checked {checked.isoformat()} is in the future")
+    changing = raw.get("changing", False)
+    if not isinstance(changing, bool):
+        problems.append(f"{where}: changing must be true or false")
+        changing = False
+    return checked, changing
+
+
+def stale(content: Content, today: date, days: int = STALE_DAYS) -> list[Entry]:
+    """Changing entries last checked more than `days` days before `today`, oldest first."""
+    found = [
+        entry
+        for entry in content.entries.values()
+        if entry.changing and entry.checked is not None and (today - entry.checked).days > days
+    ]
+    return sorted(found, key=lambda entry: (entry.checked, entry.id))
+
+
+def answer_html(entry: Entry, language: str, gettext: Callable[..., str]) -> str:
+    """An answer as the bot sends it. A changing entry ends with the date it was checked, so
+    that nobody quotes an old fact as today's."""
+    from bot.i18n import fmt_long_date
+    from bot.rendering import render
+
+    checked = None
+    if entry.changing and entry.checked is not None:
+        checked = fmt_long_date(entry.checked, language)
+    return render("faq_answer.html", text=entry.text[language], checked=checked, _=gettext)
 
 
 def _load_contacts(root: Traversable, problems: list[str]) -> tuple[Contact, ...]:
@@ -409,17 +466,21 @@ def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
     outline = _load_outline(root, problems)
     content = Content(topics, entries, contacts, subthemes, checklist, outline, source=str(root))
     problems += _problems_after_rendering(content)
+    problems += glossary.check(glossary.load(root, problems), glossary.content_texts(root))
     return content, problems
 
 
 def _problems_after_rendering(content: Content) -> list[str]:
     """Every answer, as the bot would send it, must be valid Telegram HTML within limits."""
-    from bot.rendering import check_html, render  # rendering is only needed for this check
+    from bot.rendering import check_html  # rendering is only needed for this check
+
+    def untranslated(message: str, **values: object) -> str:
+        return message.format(**values)
 
     problems = []
     for entry in content.entries.values():
-        for language, text in entry.text.items():
-            html = render("faq_answer.html", text=text, _=lambda s, **_: s)
+        for language in entry.text:
+            html = answer_html(entry, language, untranslated)
             for problem in check_html(html):
                 problems.append(f"entry {entry.id} [{language}]: rendered answer: {problem}")
     return problems

@@ -4,18 +4,21 @@ commands and the CLI, which prints the same text without markup."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot import i18n
-from bot.content import Content, content_root, load
+from bot.content import STALE_DAYS, Content, content_root, load, stale
 from bot.faq import FaqMatcher, group_similar
 from bot.rendering import render
 from storage import Database, reports
 
 
-async def stats_html(db: Database, content: Content, language: str) -> str:
-    def _(message: str) -> str:
-        return i18n.gettext(language, message)
+async def stats_html(
+    db: Database, content: Content, language: str, *, stale_days: int = STALE_DAYS
+) -> str:
+    def _(message: str, **values: object) -> str:
+        text = i18n.gettext(language, message)
+        return text.format(**values) if values else text
 
     week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat(timespec="seconds")
     figures = await reports.statistics(db, week_ago)
@@ -26,6 +29,12 @@ async def stats_html(db: Database, content: Content, language: str) -> str:
         item_names={item.id: item.text[language].gap for item in content.checklist},
         status_names={"draft": _("draft"), "submitted": _("submitted")},
         outcome_names={"answer": _("answered"), "suggest": _("suggested"), "none": _("no answer")},
+        stale=[
+            (entry.id, entry.text[language].question, i18n.fmt_long_date(entry.checked, language))
+            for entry in stale(content, date.today(), stale_days)
+            if entry.checked is not None
+        ],
+        stale_days=stale_days,
         _=_,
     )
 

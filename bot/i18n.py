@@ -68,6 +68,12 @@ def fmt_date(value: date | datetime, language: str) -> str:
     return format_date(value, "medium", locale=locale(language))
 
 
+def fmt_long_date(value: date, language: str) -> str:
+    """A day written out in the user's language and locale, e.g. "1 December 2026" or
+    "1. joulukuuta 2026": the one way the bot writes the date an answer was checked."""
+    return format_date(value, "long", locale=locale(language))
+
+
 def fmt_number(value: int | float | Decimal, language: str) -> str:
     return format_decimal(value, locale=locale(language))
 

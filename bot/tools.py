@@ -10,11 +10,13 @@ import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import IO
 
 from bot import content as content_module
+from bot import glossary
 from bot.config import LANGUAGES, Settings
 from bot.faq import FaqMatcher, evaluate, read_labelled
 from bot.rendering import html_to_text
@@ -22,10 +24,26 @@ from storage import Database
 
 
 def check_content(settings: Settings, args: argparse.Namespace) -> int:
+    """Problems fail the check; stale entries are warnings: their facts may still hold, and an
+    editor re-checks them on their own schedule."""
     root = content_module.content_root(settings.content_dir)
     loaded, problems = content_module.load(root)
+    # The UI catalogs are held to the same glossary as the content (the content itself is
+    # checked by load, so that /reload refuses what check-content refuses).
+    problems += glossary.check(
+        [term for term in glossary.load(root, []) if not term.required], glossary.catalog_texts()
+    )
     for problem in problems:
         print(problem)
+    days = getattr(args, "stale_days", content_module.STALE_DAYS)
+    today = date.today()
+    for entry in content_module.stale(loaded, today, days):
+        assert entry.checked is not None
+        print(
+            f"warning: {entry.file} entry {entry.id}: changing facts last checked "
+            f"{entry.checked.isoformat()}, {(today - entry.checked).days} days ago "
+            f"(more than {days}); check them and update `checked`"
+        )
     if problems:
         print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
         return 1
@@ -206,7 +224,9 @@ async def stats(settings: Settings, args: argparse.Namespace) -> int:
 
     loaded = content_module.load_valid(content_module.content_root(settings.content_dir))
     async with _database(settings) as db:
-        html = await stats_html(db, loaded, args.lang or settings.default_language)
+        html = await stats_html(
+            db, loaded, args.lang or settings.default_language, stale_days=args.stale_days
+        )
     print(html_to_text(html))
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.content import Entry
+from bot.content import Entry, answer_html
 from bot.context import BotContext
 from bot.faq import Match
 from bot.rendering import escape, render
@@ -127,8 +127,7 @@ async def send_entry(
     update: Update, context: BotContext, entry: Entry, query: QueryRef | None = None
 ) -> None:
     _ = context.gettext
-    text = entry.text[context.lang]
-    html = render("faq_answer.html", text=text, _=_)
+    html = answer_html(entry, context.lang, _)
     q = faq_log.quote(query) if query else []
     buttons: list[list[tuple[str, str]]] = [
         [

@@ -565,7 +565,9 @@ async def send_docx(update: Update, context: BotContext, draft: Draft) -> None:
     name = draft_name(context, draft, answers)
     labels = Labels(
         heading=_("Project outline"),
-        theme=_("ESF+ national theme ET 4.1.7 – equality of children, young people and families"),
+        theme=_(
+            "ESF+ national theme ET 4.1.7 – Equality of the children, young people and families"
+        ),
         status=_status(context, draft),
         not_answered=_("(not answered yet)"),
     )

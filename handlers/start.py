@@ -44,9 +44,10 @@ async def start(update: Update, context: BotContext) -> None:
     name = update.effective_user.first_name if update.effective_user else ""
     greeting = _(
         "Hello {name}! I help you prepare an ESF+ project application under the national theme "
-        "<b>ET 4.1.7 – equality of children, young people and families</b>.\n\n"
-        "I answer questions from the theme card, and I never make up answers: when I don't "
-        "know, I tell you whom to contact.",
+        "<b>ET 4.1.7 – Equality of the children, young people and families</b>.\n\n"
+        "I answer questions from the theme card and other ESF+ background sources (such as "
+        "rakennerahastot.fi), and I never make up answers: when I don't know, I tell you whom "
+        "to contact.",
         name=name,
     )
     if context.user is not None and context.user.language is None:
@@ -68,8 +69,8 @@ async def help_(update: Update, context: BotContext) -> None:
     text = _(
         "<b>How I can help</b>\n\n"
         "Type a question in your own words, for example “Who can apply?” or "
-        "“How much funding is there?”. I answer from the ET 4.1.7 theme card and tell you "
-        "whom to contact when I don't know.\n\n"
+        "“How much funding is there?”. I answer from the ET 4.1.7 theme card and other ESF+ "
+        "background sources, and tell you whom to contact when I don't know.\n\n"
         "<b>Commands</b>\n"
         "/menu – main menu\n"
         "/checklist – check your idea against the theme's requirements\n"
