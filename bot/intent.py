@@ -20,9 +20,12 @@ _EMOJI_PARTS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0e\ufe0f\u200d]")
 _WORD = re.compile(r"[^\W_]+")
 _REPEATS = re.compile(r"(.)\1{2,}")  # "kiitoksiaaa" → "kiitoksia"
 SMALLTALK_WORDS = 8  # longer messages are never small talk, whatever they contain
+SMALLTALK_CHARS = 120  # nor are longer texts: they are not even read for it
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -64,6 +67,8 @@ def _patterns(smalltalk: tuple[SmallTalk, ...]) -> dict[tuple[str, ...], str]:
 def smalltalk_kind(text: str, smalltalk: tuple[SmallTalk, ...]) -> SmallTalk | None:
     """The kind of small talk `text` is, if it is nothing but small talk ("ok thanks!",
     "Moi 👋", "are you a person?"), in any of the languages; the last phrase decides."""
+    if len(text) > SMALLTALK_CHARS:
+        return None
     words = phrase_key(text)
     if not words or len(words) > SMALLTALK_WORDS:
         return None
@@ -87,22 +92,26 @@ def has_words(text: str) -> bool:
 
 
 def ends_with_question_mark(text: str) -> bool:
-    stripped = "".join(ch for ch in text if ch.isalnum() or ch in "?？¿").rstrip()
-    return stripped.endswith(("?", "？"))
+    """The last mark before the end is a question mark: "…grant?", "…grant? 🙂", "…grant?!"."""
+    for ch in reversed(text):
+        if ch in "?？":
+            return True
+        if ch.isalnum():
+            return False
+    return False
 
 
 def starts_with_question_word(text: str, words: QuestionWords) -> bool:
     """The first word opens a question in any of the languages: people ask in the language they
     think in, not always the one the bot speaks."""
-    first = _WORD.findall(_fold(text))[:1]
-    if not first:
+    first = _WORD.search(_fold(text[:60]))
+    if first is None:
         return False
-    word = first[0]
+    word = first.group()
     for language, listed in words.words.items():
         if word in _folded(listed):
             return True
-        for suffix in words.suffixes.get(language, ()):
-            suffix = _fold(suffix)
+        for suffix in _folded(frozenset(words.suffixes.get(language, ()))):
             stem = word[: -len(suffix)]
             # "taulu-kko", "lu-kko": a noun, not a verb with the suffix ("voi-ko")
             if word.endswith(suffix) and len(stem) >= 2 and not stem.endswith(suffix[0]):
