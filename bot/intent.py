@@ -20,7 +20,7 @@ _EMOJI_PARTS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0e\ufe0f\u200d]")
 _WORD = re.compile(r"[^\W_]+")
 _REPEATS = re.compile(r"(.)\1{2,}")  # "kiitoksiaaa" → "kiitoksia"
 SMALLTALK_WORDS = 8  # longer messages are never small talk, whatever they contain
-SMALLTALK_CHARS = 120  # nor are longer texts: they are not even read for it
+SMALLTALK_CHARS = 80  # nor are longer texts: they are not even read for it
 
 
 def _fold(text: str) -> str:
