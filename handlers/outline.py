@@ -216,7 +216,7 @@ async def ask_step(
     if flows.pending_id(state) and not intro:
         intro = context.gettext(
             "I took your message as a question. If it was your answer to this step, press "
-            "“No — save it as my answer”. You can ask questions at any time."
+            "“No — save it as my answer”."
         )
     if intro:
         html = f"{intro}\n\n{html}"
