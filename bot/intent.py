@@ -170,8 +170,8 @@ def in_step(
     if kind is not None:
         return Intent("smalltalk", kind)
     stripped = text.strip()
-    if _parses(expect, stripped):
-        return ANSWER
+    if _parses(expect, stripped) or not has_words(stripped):
+        return ANSWER  # "??" or "🤔" is no question to look up: the step handles it
     asks = ends_with_question_mark(stripped) or starts_with_question_word(
         stripped, content.question_words
     )

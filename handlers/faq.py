@@ -97,20 +97,29 @@ async def answer_question(update: Update, context: BotContext, text: str | None 
         await smalltalk(update, context, kind, hint=True)
         return
     if not has_words(text):
-        # Only emoji, digits or punctuation: not a question, so not one to log as unanswered.
-        await send(
-            update,
-            context,
-            _("I read questions written in words. Type your question, or open the /menu."),
-            [_navigation(context)],
-        )
+        await not_words(update, context)
         return
     await answer_text(update, context, text)
+
+
+async def not_words(update: Update, context: BotContext) -> None:
+    """Only emoji, digits or punctuation: not a question, so not one to log as unanswered."""
+    await send(
+        update,
+        context,
+        context.gettext(
+            "I read questions written in words. Type your question, or open the /menu."
+        ),
+        [_navigation(context)],
+    )
 
 
 async def question_in_flow(update: Update, context: BotContext, text: str) -> None:
     """A question typed while a step waits (`handlers.flows`): answered like any other; the
     flow asks its step again afterwards."""
+    if not has_words(text):  # "??": nothing to look up, nothing to log
+        await not_words(update, context)
+        return
     if len(text) > QUESTION_LIMIT:
         await send(
             update,

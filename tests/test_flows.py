@@ -195,6 +195,16 @@ async def test_emoji_digits_and_punctuation_are_not_logged_as_questions(bot, typ
     assert await _logged(bot) == []
 
 
+async def test_punctuation_mid_step_is_not_looked_up_or_logged(bot):
+    user = await _at(bot, "org_type")
+    replies = await user.send("🤔!")
+    assert "choose with the buttons" in replies[0].text
+    replies = await user.send("??")  # the explicit prefix, with nothing to ask
+    assert "questions written in words" in replies[0].text
+    assert f"{INDEX['org_type'] + 1}/{len(SECTIONS)}" in replies[-1].text
+    assert await _logged(bot) == []
+
+
 async def test_real_questions_are_still_logged(bot):
     user = await bot.user(language_code="en")
     await user.send("who can apply")

@@ -248,6 +248,8 @@ def _faq(answers: bool):
         ("thanks!", ACTIONS, True, "smalltalk"),
         ("Who cares?", Expect("name"), False, "question"),
         ("Harrastuspolut 2027", Expect("name"), True, "answer"),
+        ("???", Expect("buttons"), True, "answer"),  # no words: nothing to look up
+        ("🤔?", ACTIONS, True, "answer"),
     ],
 )
 def test_a_message_at_a_step_is_a_question_small_talk_or_the_answer(typed, expect, faq, kind):
