@@ -50,7 +50,7 @@ from handlers import (
     privacy,
     start,
 )
-from handlers.flows import Router, route_text
+from handlers.flows import Router, route_text, save_pending
 from storage import Database
 from storage import privacy as privacy_store
 
@@ -102,6 +102,8 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     application.bot_data["router"] = Router(
         flows={flow.name: flow for flow in (checklist.flow, outline.flow, mydrafts.rename_flow)},
         outside_flows=faq.answer_question,
+        question=faq.question_in_flow,
+        smalltalk=faq.smalltalk_in_flow,
     )
     _add_handlers(application)
     return application
@@ -159,6 +161,7 @@ def _add_handlers(app: BotApplication) -> None:
             CallbackQueryHandler(faq.ask, pattern=r"^menu:ask$"),
             CallbackQueryHandler(faq.topics, pattern=r"^menu:topics$"),
             CallbackQueryHandler(faq.button, pattern=r"^faq:"),
+            CallbackQueryHandler(save_pending, pattern=r"^fl:s:"),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
             MessageHandler(message & filters.COMMAND, errors.unknown_command),
             MessageHandler(message & filters.TEXT, route_text),

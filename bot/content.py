@@ -110,6 +110,23 @@ class Option:
     label: dict[str, str]
 
 
+@dataclass(frozen=True)
+class SmallTalk:
+    """A kind of small talk (greeting, thanks…): what people type and what the bot replies."""
+
+    id: str
+    patterns: dict[str, tuple[str, ...]]  # per language, lower case as written in the file
+    reply: dict[str, str]
+
+
+@dataclass(frozen=True)
+class QuestionWords:
+    """Words that open a question, per language (content/questions.toml)."""
+
+    words: dict[str, frozenset[str]] = field(default_factory=dict)
+    suffixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 SECTION_KINDS = ("text", "email", "phone", "choice", "subthemes", "month", "money")
 TEXT_LIMIT = 3000  # the most any outline section may hold
 
@@ -133,6 +150,8 @@ class Content:
     subthemes: dict[str, Subtheme] = field(default_factory=dict)
     checklist: tuple[ChecklistItem, ...] = ()
     outline: tuple[Section, ...] = ()
+    smalltalk: tuple[SmallTalk, ...] = ()
+    question_words: QuestionWords = field(default_factory=QuestionWords)
     source: str = field(default="", compare=False)
 
     def section(self, section_id: str) -> Section | None:
@@ -455,6 +474,74 @@ def _load_outline(root: Traversable, problems: list[str]) -> tuple[Section, ...]
     return tuple(sections)
 
 
+def _word_lists(
+    table: Any, where: str, problems: list[str], *, allow_empty: bool
+) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for language in LANGUAGES:
+        value = table.get(language) if isinstance(table, dict) else None
+        if (
+            not isinstance(value, list)
+            or not (value or allow_empty)
+            or not all(isinstance(w, str) and w.strip() and w == w.casefold() for w in value)
+        ):
+            problems.append(f"{where}.{language}: must be a list of lower-case texts")
+            continue
+        out[language] = tuple(w.strip() for w in value)
+    return out
+
+
+def _load_question_words(root: Traversable, problems: list[str]) -> QuestionWords:
+    data = _read_toml(root.joinpath("questions.toml"), problems)
+    words = _word_lists(data.get("question_words"), "questions.toml question_words", problems,
+                        allow_empty=False)  # fmt: skip
+    for language, listed in words.items():
+        if any(len(word.split()) != 1 for word in listed):
+            problems.append(f"questions.toml question_words.{language}: one word per item")
+    suffixes = _word_lists(data.get("question_suffixes", {}), "questions.toml question_suffixes",
+                           problems, allow_empty=True)  # fmt: skip
+    return QuestionWords({k: frozenset(v) for k, v in words.items()}, suffixes)
+
+
+def _load_smalltalk(root: Traversable, problems: list[str]) -> tuple[SmallTalk, ...]:
+    from bot.intent import phrase_key  # the form messages are compared in
+
+    kinds: list[SmallTalk] = []
+    seen: set[str] = set()
+    owner: dict[tuple[str, ...], str] = {}
+    raw_kinds = _read_toml(root.joinpath("smalltalk.toml"), problems).get("kind", [])
+    for index, raw in enumerate(raw_kinds, 1):
+        where = f"smalltalk.toml kind {raw.get('id') or index}"
+        kind_id = _new_id(raw, where, r"[a-z][a-z0-9_]{0,19}", seen, problems)
+        if kind_id is None:
+            continue
+        blocks = {language: raw.get(language) for language in LANGUAGES}
+        patterns = _word_lists(
+            {k: v.get("patterns") for k, v in blocks.items() if isinstance(v, dict)},
+            f"{where} patterns",
+            problems,
+            allow_empty=False,
+        )
+        replies = _localized(
+            {k: v.get("reply") for k, v in blocks.items() if isinstance(v, dict)},
+            f"{where} reply",
+            problems,
+        )
+        for language, listed in patterns.items():
+            for pattern in listed:
+                key = phrase_key(pattern)
+                if not key:
+                    problems.append(f"{where} [{language}]: pattern {pattern!r} has no words")
+                elif owner.setdefault(key, kind_id) != kind_id:
+                    problems.append(
+                        f"{where} [{language}]: pattern {pattern!r} is also in kind {owner[key]!r}"
+                    )
+        kinds.append(SmallTalk(kind_id, patterns, replies))
+    if not kinds:
+        problems.append("smalltalk.toml: no [[kind]] entries")
+    return tuple(kinds)
+
+
 def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
     """Everything in content/, and every problem found (empty when the content is usable)."""
     root = root or content_root()
@@ -464,7 +551,17 @@ def load(root: Traversable | None = None) -> tuple[Content, list[str]]:
     subthemes = _load_subthemes(root, problems)
     checklist = _load_checklist(root, entries, problems)
     outline = _load_outline(root, problems)
-    content = Content(topics, entries, contacts, subthemes, checklist, outline, source=str(root))
+    content = Content(
+        topics,
+        entries,
+        contacts,
+        subthemes,
+        checklist,
+        outline,
+        _load_smalltalk(root, problems),
+        _load_question_words(root, problems),
+        source=str(root),
+    )
     problems += _problems_after_rendering(content)
     problems += glossary.check(glossary.load(root, problems), glossary.content_texts(root))
     return content, problems

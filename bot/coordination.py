@@ -3,7 +3,8 @@ commands and the CLI, which prints the same text without markup."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot import i18n
@@ -56,3 +57,39 @@ def reload_content(
     if not problems:
         install(content, FaqMatcher(content))
     return problems
+
+
+EXPORT_WHICH = ("submitted", "recent", "all")  # submitted; submitted in 30 days; drafts too
+ALL_SUBTHEMES = "*"
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What `/export <arguments>` asked for; None where the chat is still to ask."""
+
+    format: str | None = None
+    which: str | None = None
+    subtheme: str | None = None  # a sub-theme id, or ALL_SUBTHEMES
+
+
+def read_export_args(
+    args: Iterable[str], formats: Iterable[str], subthemes: Iterable[str]
+) -> ExportRequest | None:
+    """`/export json`, `/export csv submitted`, `/export html all leisure`: the arguments in
+    any order, in any case; None if one is unknown or given twice."""
+    formats, subthemes = set(formats), set(subthemes)
+    found: dict[str, str] = {}
+    for arg in args:
+        word = arg.casefold().strip(",;")
+        if word in formats:
+            field = "format"
+        elif word in EXPORT_WHICH:
+            field = "which"
+        elif word in subthemes or word == ALL_SUBTHEMES:
+            field = "subtheme"
+        else:
+            return None
+        if field in found:
+            return None
+        found[field] = word
+    return ExportRequest(**found)

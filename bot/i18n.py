@@ -88,6 +88,21 @@ def language_name(language: str) -> str:
     return Locale.parse(language).get_display_name(language).capitalize()
 
 
+@cache
+def _language_names() -> dict[str, str]:
+    names = {code: code for code in LANGUAGES}
+    for shown_in in LANGUAGES:
+        for code in LANGUAGES:
+            names[locale(shown_in).languages[code].casefold()] = code
+    return names
+
+
+def language_from_name(text: str) -> str | None:
+    """ "sv", "Svenska", "ruotsi", "Swedish" → "sv": a code, or a language's name in any of
+    our languages (Babel's names); None if it names none of them."""
+    return _language_names().get(" ".join(text.split()).casefold())
+
+
 _HELSINKI = ZoneInfo("Europe/Helsinki")
 
 

@@ -22,7 +22,7 @@ from bot.checklist import (
 )
 from bot.content import ChecklistItem
 from bot.context import BotContext
-from bot.faq import looks_like_question
+from bot.intent import Expect
 from bot.rendering import render
 from handlers import faq, flows, start
 from handlers.common import Keyboard, answer_button, callback, callback_parts, send, show
@@ -311,15 +311,17 @@ async def send_summary(
 # -- typed text and other input during the checklist --------------------------------------------
 
 
+def expects(context: BotContext, state: Conversation) -> Expect | None:
+    """Every checklist question is answered with buttons: typed text is a question, small talk,
+    or a reply that gets pointed to the buttons (`handlers.flows` tells them apart)."""
+    return Expect("buttons") if _step(state) is not None else None
+
+
 async def on_text(update: Update, context: BotContext, state: Conversation) -> None:
     step = _step(state)
     if step is None:
         return
-    text = update.effective_message.text if update.effective_message else ""
-    if looks_like_question(text or "", context.lang):
-        await faq.answer_question(update, context)
-    else:
-        await send(update, context, context.gettext("Please answer with the buttons below."))
+    await send(update, context, context.gettext("Please answer with the buttons below."))
     await _ask(update, context, step, new_message=True)
 
 
@@ -329,4 +331,4 @@ async def reprompt(update: Update, context: BotContext, state: Conversation) -> 
         await _ask(update, context, step, new_message=True)
 
 
-flow = Flow(FLOW, on_text, reprompt)
+flow = Flow(FLOW, on_text, reprompt, expects)

@@ -19,6 +19,7 @@ from telegram import Update
 
 from bot import coordination
 from bot.context import BotContext
+from bot.coordination import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
 from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import errors
@@ -51,71 +52,114 @@ async def _refuse(update: Update, context: BotContext) -> None:
 
 
 async def export_start(update: Update, context: BotContext) -> None:
+    """/export asks for the format, which outlines and which sub-theme; arguments fill those
+    steps (`/export json`, `/export csv submitted leisure`), and the chat asks for the rest."""
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    _ = context.gettext
-    await show(
-        update,
-        context,
-        _("Export outlines: choose the format."),
-        [[(fmt.upper(), callback("ex", "f", fmt)) for fmt in FORMATS]],
-    )
-
-
-_WHICH = ("submitted", "recent", "all")  # which outlines: the second export button
+    subthemes = context.services.content.subthemes
+    request = read_export_args(context.args or [], FORMATS, subthemes)
+    if request is None:
+        _ = context.gettext
+        await send(
+            update,
+            context,
+            _(
+                "Usage: /export [format] [which outlines] [sub-theme], e.g. /export csv "
+                "submitted. Formats: {formats}; which: {which}; sub-themes: {subthemes}.",
+                formats=", ".join(FORMATS),
+                which=", ".join(EXPORT_WHICH),
+                subthemes=", ".join(subthemes),
+            ),
+        )
+        return
+    await _export_step(update, context, request)
 
 
 async def export_button(update: Update, context: BotContext) -> None:
-    """ex:f:<format> asks which outlines, ex:g:<format>:<which> which sub-theme, and
-    ex:s:<format>:<which>:<sub-theme id or *> sends the file."""
+    """ex:f:<format> · ex:g:<format>:<which> · ex:w:<format>:<sub-theme id or *> ·
+    ex:s:<format>:<which>:<sub-theme id or *>: the choices so far; the next is asked, and the
+    file is sent once all three are known."""
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    _ = context.gettext
     parts = callback_parts(update)
+    fields = {"f": ("format",), "g": ("format", "which"), "w": ("format", "subtheme")}
+    fields["s"] = ("format", "which", "subtheme")
+    names = fields.get(parts[1], ()) if len(parts) > 1 else ()
     subthemes = context.services.content.subthemes
-    if len(parts) == 3 and parts[1] == "f" and parts[2] in FORMATS:
+    request = ExportRequest(**dict(zip(names, parts[2:], strict=False)))
+    if (
+        not names
+        or len(parts) != 2 + len(names)
+        or request.format not in FORMATS
+        or request.which not in (None, *EXPORT_WHICH)
+        or not (request.subtheme in (None, ALL_SUBTHEMES) or request.subtheme in subthemes)
+    ):
+        await errors.stale_button(update, context)
+        return
+    await _export_step(update, context, request)
+
+
+async def _export_step(update: Update, context: BotContext, request: ExportRequest) -> None:
+    """Ask for the first choice still open, with buttons that carry the ones made; or send."""
+    _ = context.gettext
+    fmt, which, sub = request.format, request.which, request.subtheme
+    subthemes = context.services.content.subthemes
+    if fmt is None:
+
+        def then(chosen: str) -> str:
+            if which and sub:
+                return callback("ex", "s", chosen, which, sub)
+            if which:
+                return callback("ex", "g", chosen, which)
+            return callback("ex", "w", chosen, sub) if sub else callback("ex", "f", chosen)
+
+        await show(
+            update,
+            context,
+            _("Export outlines: choose the format."),
+            [[(name.upper(), then(name)) for name in FORMATS]],
+        )
+    elif which is None:
+
+        def pick(chosen: str) -> str:
+            return (
+                callback("ex", "s", fmt, chosen, sub) if sub else callback("ex", "g", fmt, chosen)
+            )
+
         await show(
             update,
             context,
             _("Which outlines?"),
             [
-                [(_("Submitted"), callback("ex", "g", parts[2], "submitted"))],
-                [(_("Submitted in the last 30 days"), callback("ex", "g", parts[2], "recent"))],
-                [(_("All, drafts included"), callback("ex", "g", parts[2], "all"))],
+                [(_("Submitted"), pick("submitted"))],
+                [(_("Submitted in the last 30 days"), pick("recent"))],
+                [(_("All, drafts included"), pick("all"))],
             ],
         )
-    elif len(parts) == 4 and parts[1] == "g" and parts[2] in FORMATS and parts[3] in _WHICH:
+    elif sub is None:
         await show(
             update,
             context,
             _("Which sub-theme?"),
-            [[(_("All sub-themes"), callback("ex", "s", parts[2], parts[3], "*"))]]
+            [[(_("All sub-themes"), callback("ex", "s", fmt, which, ALL_SUBTHEMES))]]
             + [
-                [(s.short[context.lang], callback("ex", "s", parts[2], parts[3], s.id))]
+                [(s.short[context.lang], callback("ex", "s", fmt, which, s.id))]
                 for s in subthemes.values()
             ],
         )
-    elif (
-        len(parts) == 5
-        and parts[1] == "s"
-        and parts[2] in FORMATS
-        and parts[3] in _WHICH
-        and (parts[4] == "*" or parts[4] in subthemes)
-    ):
+    else:
         await answer_button(update, _("Preparing the file…"))
         since = None
-        if parts[3] == "recent":
+        if which == "recent":
             since = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
         selection = Filter(
-            status="all" if parts[3] == "all" else "submitted",
+            status="all" if which == "all" else "submitted",
             since=since,
-            subtheme=None if parts[4] == "*" else parts[4],
+            subtheme=None if sub == ALL_SUBTHEMES else sub,
         )
-        await send_export(update, context, parts[2], selection)
-    else:
-        await errors.stale_button(update, context)
+        await send_export(update, context, fmt, selection)
 
 
 async def send_export(update: Update, context: BotContext, fmt: str, selection: Filter) -> None:

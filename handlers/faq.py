@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.content import Entry, answer_html
+from bot.content import Entry, SmallTalk, answer_html
 from bot.context import BotContext
 from bot.faq import Match
+from bot.intent import has_words, smalltalk_kind
+from bot.outline import clean_text
 from bot.rendering import escape, render
-from handlers import start
+from handlers import flows, start
 from handlers.common import (
     Keyboard,
     answer_button,
@@ -47,7 +49,17 @@ def _words(context: BotContext, message: str) -> set[str]:
 
 
 async def ask(update: Update, context: BotContext) -> None:
+    """/ask, the menu's button; `/ask <question>` answers the question at once (and, inside a
+    flow, asks the step again: the question was asked on the way, not instead of it)."""
     _ = context.gettext
+    typed = (update.effective_message.text or "") if update.effective_message else ""
+    question = typed.split(maxsplit=1)[1].strip() if context.args else ""
+    if update.callback_query is None and question:
+        await answer_question(update, context, question)
+        flow = await flows.current_flow(context)
+        if flow is not None:
+            await flow.reprompt(update, context)
+        return
     await show(
         update,
         context,
@@ -59,10 +71,11 @@ async def ask(update: Update, context: BotContext) -> None:
     )
 
 
-async def answer_question(update: Update, context: BotContext) -> None:
-    """Free text outside any flow: answer, suggest, or say honestly that we don't know."""
+async def answer_question(update: Update, context: BotContext, text: str | None = None) -> None:
+    """Free text outside any flow (or /ask's): small talk gets its reply; a question an answer,
+    suggestions, or an honest "I don't know"."""
     _ = context.gettext
-    text = typed_text(update)
+    text = typed_text(update) if text is None else clean_text(text)
     if len(text) > QUESTION_LIMIT:
         await send(
             update,
@@ -81,6 +94,66 @@ async def answer_question(update: Update, context: BotContext) -> None:
     if typed in _words(context, HELP_WORDS):
         await start.help_(update, context)
         return
+    kind = smalltalk_kind(text, context.services.content.smalltalk)
+    if kind is not None:
+        await smalltalk(update, context, kind, hint=True)
+        return
+    if not has_words(text):
+        await not_words(update, context)
+        return
+    await answer_text(update, context, text)
+
+
+async def not_words(update: Update, context: BotContext) -> None:
+    """Only emoji, digits or punctuation: not a question, so not one to log as unanswered."""
+    await send(
+        update,
+        context,
+        context.gettext(
+            "I read questions written in words. Type your question, or open the /menu."
+        ),
+        [_navigation(context)],
+    )
+
+
+async def question_in_flow(update: Update, context: BotContext, text: str) -> None:
+    """A question typed while a step waits (`handlers.flows`): answered like any other; the
+    flow asks its step again afterwards."""
+    if not has_words(text):  # "??": nothing to look up, nothing to log
+        await not_words(update, context)
+        return
+    if len(text) > QUESTION_LIMIT:
+        await send(
+            update,
+            context,
+            context.gettext(
+                "That is a long message. Please ask one question at a time, in at most {limit} "
+                "characters.",
+                limit=QUESTION_LIMIT,
+            ),
+        )
+        return
+    await answer_text(update, context, text)
+
+
+async def smalltalk(
+    update: Update, context: BotContext, kind: SmallTalk, *, hint: bool = False
+) -> None:
+    """A short reply to a greeting, thanks and the like; outside a flow with the menu hint."""
+    html = escape(kind.reply[context.lang])
+    if not hint:
+        await send(update, context, html)
+        return
+    more = context.gettext("Ask me a question in your own words, or open the /menu.")
+    await send(update, context, f"{html}\n\n{more}", [_navigation(context)])
+
+
+async def smalltalk_in_flow(update: Update, context: BotContext, kind: SmallTalk) -> None:
+    await smalltalk(update, context, kind)
+
+
+async def answer_text(update: Update, context: BotContext, text: str) -> None:
+    """Match `text` against the FAQ, reply, and log the query."""
     match = context.services.matcher.match(text, context.lang)
     token = faq_log.new_token()
     # The query is logged while the reply goes out: the log is for coordinators, the reply is

@@ -6,9 +6,10 @@ from telegram import Update
 
 from bot import i18n
 from bot.context import BotContext
-from bot.outline import progress
+from bot.intent import Expect
+from bot.outline import clean_text, progress
 from bot.rendering import render
-from handlers import outline, start
+from handlers import flows, outline, start
 from handlers.common import (
     Keyboard,
     answer_button,
@@ -189,6 +190,14 @@ async def button(update: Update, context: BotContext) -> None:
 
 
 async def on_rename_text(update: Update, context: BotContext, state: Conversation) -> None:
+    await rename_to(update, context, state, typed_text(update))
+
+
+def rename_expects(context: BotContext, state: Conversation) -> Expect:
+    return Expect("name")
+
+
+async def rename_to(update: Update, context: BotContext, state: Conversation, text: str) -> None:
     _ = context.gettext
     assert context.user is not None
     draft = await drafts.get(context.db, int(state.data.get("draft", 0)), context.user.id)
@@ -196,7 +205,7 @@ async def on_rename_text(update: Update, context: BotContext, state: Conversatio
         await conversations.set_state(context.db, context.user.id, None)
         await start.send_menu(update, context)
         return
-    name = " ".join(typed_text(update).split())
+    name = " ".join(clean_text(text).split())
     if not 1 <= len(name) <= NAME_LIMIT:
         await send(
             update,
@@ -217,7 +226,9 @@ async def on_rename_text(update: Update, context: BotContext, state: Conversatio
 
 
 async def reprompt_rename(update: Update, context: BotContext, state: Conversation) -> None:
-    await send(update, context, context.gettext("Type the new name for the draft."))
+    _ = context.gettext
+    held = flows.save_button(_("✍️ No — save it as my answer"), state)
+    await send(update, context, _("Type the new name for the draft."), [held] if held else None)
 
 
-rename_flow = Flow(RENAME_FLOW, on_rename_text, reprompt_rename)
+rename_flow = Flow(RENAME_FLOW, on_rename_text, reprompt_rename, rename_expects, rename_to)

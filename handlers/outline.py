@@ -1,7 +1,9 @@
 """Drafting a project outline step by step, reviewing it, downloading and submitting it.
 
 Flow "outline": the step is the section's position, the data holds the draft id, whether to return
-to the review after the answer (editing from the review), and the sub-themes ticked so far.
+to the review after the answer (editing from the review), and the sub-themes ticked so far; while
+a question typed at the step is held (`handlers.flows`), "pending", and while an ambiguous amount
+waits for the user's yes or no, "money".
 Every answer is committed together with the next step before the bot replies.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from telegram import Update
 
@@ -18,8 +21,10 @@ from bot.content import Section
 from bot.context import BotContext
 from bot.delivery import send_html
 from bot.documents import Labels, outline_docx
+from bot.intent import Expect
 from bot.outline import (
     MAX_DRAFTS,
+    Problem,
     display,
     first_unanswered,
     missing_required,
@@ -27,7 +32,7 @@ from bot.outline import (
     validate,
 )
 from bot.rendering import escape, render
-from handlers import faq, flows, start
+from handlers import flows, start
 from handlers.common import (
     Keyboard,
     answer_button,
@@ -36,6 +41,7 @@ from handlers.common import (
     send,
     shorten,
     show,
+    typed_text,
 )
 from handlers.flows import Flow
 from storage import checklists, conversations, drafts, users
@@ -165,7 +171,10 @@ async def continue_draft(update: Update, context: BotContext, draft: Draft) -> N
 # -- one step -----------------------------------------------------------------------------------
 
 
-def _step_message(context: BotContext, step: Step, answers: dict[str, str]) -> tuple[str, Keyboard]:
+def _step_message(
+    context: BotContext, step: Step, answers: dict[str, str], state: Conversation | None = None
+) -> tuple[str, Keyboard]:
+    """The step's prompt and buttons; `state` holding a question's text adds its save button."""
     _ = context.gettext
     content = context.services.content
     section = content.outline[step.index]
@@ -195,6 +204,8 @@ def _step_message(context: BotContext, step: Step, answers: dict[str, str]) -> t
             rows.append([(_("Continue ➡️"), callback("ol", "c", d, i))])
     if current and section.kind not in ("subthemes",):
         rows.append([(_("✔️ Keep the current answer"), callback("ol", "k", d, i))])
+    if held := flows.save_button(_("✍️ No — save it as my answer"), state):
+        rows.append(held)
     navigation = []
     if step.review:
         navigation.append((_("↩️ Back to review"), callback("ol", "r", d)))
@@ -215,8 +226,10 @@ async def ask_step(
     new_message: bool,
     intro: str = "",
     answers: dict[str, str] | None = None,
+    state: Conversation | None = None,
 ) -> None:
-    """Show a step; `answers` are the draft's answers when the caller has them at hand."""
+    """Show a step; `answers` are the draft's answers when the caller has them at hand, and
+    `state` the conversation state when it holds a question's text (its save button)."""
     assert context.user is not None
     if answers is None:
         found = await drafts.get_with_answers(context.db, step.draft, context.user.id)
@@ -227,7 +240,12 @@ async def ask_step(
             step.draft, step.index, step.review, tuple(selected_subthemes(answers[section.id]))
         )
         await conversations.set_state(context.db, context.user.id, _state(step))
-    html, buttons = _step_message(context, step, answers)
+    html, buttons = _step_message(context, step, answers, state)
+    if flows.pending_id(state) and not intro:
+        intro = context.gettext(
+            "I took your message as a question. If it was your answer to this step, press "
+            "“No — save it as my answer”."
+        )
     if intro:
         html = f"{intro}\n\n{html}"
     if new_message:
@@ -268,16 +286,34 @@ async def _save(
         )
 
 
+def expects(context: BotContext, state: Conversation) -> Expect | None:
+    """What typed text the step takes (`handlers.flows` reads questions and small talk)."""
+    step = _step(state)
+    outline = context.services.content.outline
+    if step is None or not 0 <= step.index < len(outline):
+        return None
+    section = outline[step.index]
+    if section.kind in ("choice", "subthemes"):
+        return Expect("buttons")
+    return Expect(section.kind, section.min_length)
+
+
 async def on_text(update: Update, context: BotContext, state: Conversation) -> None:
+    if update.effective_message is not None:
+        await _take(update, context, state, typed_text(update), typed=True)
+
+
+async def on_answer(update: Update, context: BotContext, state: Conversation, text: str) -> None:
+    """The text held from a question is the answer after all (its button was pressed)."""
+    await _take(update, context, state, text, typed=False)
+
+
+async def _take(
+    update: Update, context: BotContext, state: Conversation, text: str, *, typed: bool
+) -> None:
     _ = context.gettext
     step = _step(state)
-    message = update.effective_message
-    if step is None or message is None or context.user is None:
-        return
-    text = message.text or ""
-    if text.lstrip().startswith("?") and len(text.strip()) > 1:
-        await faq.answer_question(update, context)
-        await _reask(update, context, step)
+    if step is None or context.user is None:
         return
     found = await drafts.get_with_answers(context.db, step.draft, context.user.id)
     if found is None or not found[0].editable:
@@ -291,6 +327,9 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         await _reask(update, context, step)
         return
     value, problem = validate(section, text, answers)
+    if problem is not None and problem.code == "money_confirm":
+        await _confirm_money(update, context, state, step, problem)
+        return
     if problem is not None:
         # The question is still on screen just above: a short reply with the step's buttons
         # reads better than the whole prompt, hint and example again.
@@ -309,12 +348,34 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         )
         return
     assert value is not None
-    await _save(update, context, step, section, value, answers, typed=True)
+    await _save(update, context, step, section, value, answers, typed=typed)
 
 
-def _problem_text(context: BotContext, problem) -> str:
+async def _confirm_money(
+    update: Update, context: BotContext, state: Conversation, step: Step, problem: Problem
+) -> None:
+    """ "450.000": 450 000 € or 450 €? The likelier reading waits in the state for a yes."""
     _ = context.gettext
-    messages = {
+    assert context.user is not None
+    waiting = Conversation(state.flow, state.step, {**state.data, "money": problem.value})
+    await conversations.set_state(context.db, context.user.id, waiting)
+    amount = i18n.fmt_euros(Decimal(problem.value), context.lang)
+    await send(
+        update,
+        context,
+        _("Did you mean {amount}?", amount=amount),
+        [
+            [
+                (_("Yes"), callback("ol", "my", step.draft, step.index)),
+                (_("No"), callback("ol", "mn", step.draft, step.index)),
+            ]
+        ],
+    )
+
+
+def _problem_text(context: BotContext, problem: Problem) -> str:
+    _ = context.gettext
+    messages: dict[str, str] = {
         "empty": _("The answer is empty. Please write your answer as text."),
         "too_short": _(
             "Length of your answer: {length}. This section needs at least {minimum} "
@@ -330,9 +391,16 @@ def _problem_text(context: BotContext, problem) -> str:
         ),
         "email": _("That does not look like an e-mail address, e.g. name@example.org."),
         "phone": _("That does not look like a phone number, e.g. +358 40 123 4567."),
-        "month": _("Please give the month as year and month, e.g. 2027-03 or 3/2027."),
+        "month": _("Please give the month as year and month, e.g. 2027-03, 3/2027 or March 2027."),
+        "month_range": _(
+            "The year is out of range: give a month between {first} and {last}.",
+            first=problem.minimum,
+            last=problem.maximum,
+        ),
         "month_order": _("The project cannot end before it starts. Please check the months."),
-        "money": _("Please give the amount in euros as a number, e.g. 250000 or 250 000 €."),
+        "money": _(
+            "Please give the amount in euros as a number, e.g. 250000, 250 000 € or 1,5 milj. €."
+        ),
     }
     return messages[problem.code]
 
@@ -344,7 +412,7 @@ async def _reask(update: Update, context: BotContext, step: Step) -> None:
 async def reprompt(update: Update, context: BotContext, state: Conversation) -> None:
     step = _step(state)
     if step is not None:
-        await _reask(update, context, step)
+        await ask_step(update, context, step, new_message=True, state=state)
 
 
 # -- buttons ------------------------------------------------------------------------------------
@@ -426,6 +494,8 @@ async def _step_action(
         await ask_step(update, context, step, new_message=False, answers=answers)
     elif action == "c" and section.kind == "subthemes" and step.selected:
         await _save(update, context, step, section, ",".join(step.selected), answers, typed=False)
+    elif action in ("my", "mn") and section.kind == "money":
+        await _money_answer(update, context, action == "my", step, section, answers)
     elif action == "k" and answers.get(section.id):
         await _save(update, context, step, section, answers[section.id], answers, typed=False)
     elif action == "s" and not section.required:
@@ -448,6 +518,28 @@ async def _step_action(
         )
     else:
         await _stale(update, context)
+
+
+async def _money_answer(
+    update: Update,
+    context: BotContext,
+    yes: bool,
+    step: Step,
+    section: Section,
+    answers: dict[str, str],
+) -> None:
+    """ol:my / ol:mn: the amount waiting for confirmation is saved, or the step asked again."""
+    assert context.user is not None
+    current = await conversations.get(context.db, context.user.id)
+    waiting = current.data.get("money") if current is not None else None
+    if not isinstance(waiting, str):
+        await _stale(update, context)
+        return
+    if yes:
+        await _save(update, context, step, section, waiting, answers, typed=False)
+        return
+    await conversations.set_state(context.db, context.user.id, _state(step))
+    await ask_step(update, context, step, new_message=False, answers=answers)
 
 
 # -- review, download, submit, reopen -----------------------------------------------------------
@@ -671,4 +763,4 @@ async def notify_coordinators(
             log.warning("could not notify coordinator about draft %s", draft_id, exc_info=True)
 
 
-flow = Flow(FLOW, on_text, reprompt)
+flow = Flow(FLOW, on_text, reprompt, expects, on_answer)

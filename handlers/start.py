@@ -70,15 +70,17 @@ async def help_(update: Update, context: BotContext) -> None:
         "<b>How I can help</b>\n\n"
         "Type a question in your own words, for example “Who can apply?” or "
         "“How much funding is there?”. I answer from the ET 4.1.7 theme card and other ESF+ "
-        "background sources, and tell you whom to contact when I don't know.\n\n"
+        "background sources, and tell you whom to contact when I don't know. You can ask "
+        "questions at any time, also in the middle of the checklist or an outline: I answer, "
+        "then ask the step again.\n\n"
         "<b>Commands</b>\n"
         "/menu – main menu\n"
         "/checklist – check your idea against the theme's requirements\n"
         "/outline – draft a project outline step by step\n"
         "/mydrafts – your drafts: continue, review, download, submit\n"
-        "/ask – ask a question\n"
+        "/ask – ask a question, e.g. /ask who can apply?\n"
         "/topics – browse questions by topic\n"
-        "/language – change the language\n"
+        "/language – change the language, e.g. /language sv\n"
         "/cancel – stop what you are doing and return to the menu\n"
         "/privacy – privacy notice; /mydata and /deletedata – your data\n"
         "/help – this help"
@@ -87,7 +89,16 @@ async def help_(update: Update, context: BotContext) -> None:
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
+    """/language, the menu's button; `/language sv` (or svenska, ruotsi, Swedish) switches at
+    once, and an argument that names no language gets the usage and the choice."""
     _ = context.gettext
+    intro = ""
+    if update.callback_query is None and context.args:
+        chosen = i18n.language_from_name(" ".join(context.args))
+        if chosen is not None:
+            await _switch_language(update, context, chosen)
+            return
+        intro = _("Usage: /language fi, /language sv or /language en.") + "\n\n"
     buttons = [
         [
             (
@@ -97,7 +108,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
             for code in LANGUAGES
         ]
     ]
-    await show(update, context, _("Choose your language:"), buttons)
+    await show(update, context, intro + _("Choose your language:"), buttons)
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -105,10 +116,15 @@ async def set_language(update: Update, context: BotContext) -> None:
     if len(parts) != 2 or parts[1] not in LANGUAGES or context.user is None:
         await answer_button(update, context.gettext("This button is no longer valid."))
         return
-    await users.set_language(context.db, context.user.id, parts[1])
-    context.lang = parts[1]
+    await _switch_language(update, context, parts[1])
+
+
+async def _switch_language(update: Update, context: BotContext, code: str) -> None:
+    assert context.user is not None
+    await users.set_language(context.db, context.user.id, code)
+    context.lang = code
     _ = context.gettext
-    language = Markup("<b>{}</b>").format(i18n.language_name(parts[1]))
+    language = Markup("<b>{}</b>").format(i18n.language_name(code))
     await send_menu(update, context, _("Language set: {language}.", language=language))
 
 

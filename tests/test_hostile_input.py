@@ -15,9 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
+from bot.content import load_valid
+from bot.intent import Expect, in_step
 from bot.outline import clean_text
 from tests.conftest import Harness
 
+CONTENT = load_valid()
+TITLE = Expect("text", CONTENT.outline[0].min_length)
 HOSTILE = "<>&*_`[]()~|#\"'\\/\u202e\u200f\u200b\x00\x01\x1b\x7f😀🇫🇮 \n\täÅ;=+-@"
 TEXTS = st.one_of(
     st.text(min_size=1, max_size=300),
@@ -105,6 +109,9 @@ def test_any_text_at_an_outline_step_is_stored_as_sent_or_refused_cleanly(sessio
         assert rows == []  # a question, answered from the FAQ
     elif text.startswith("/"):
         assert rows == []  # a command (Telegram marks it so), not an answer
+        assert "Step 1/" in replies[-1].text
+    elif in_step(text, TITLE, CONTENT, lambda _query: False).kind != "answer":
+        assert rows == []  # small talk, or a question held until its button is pressed
         assert "Step 1/" in replies[-1].text
     elif 3 <= len(cleaned) <= 150:
         assert [r[0] for r in rows] == [cleaned]
