@@ -48,6 +48,7 @@ class Settings:
     max_messages_per_second: int = 30
     db_synchronous: str = "full"
     poll_interval_ms: int = 1
+    console_downloads: Path = Path("./downloads")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -153,4 +154,5 @@ class Settings:
             max_messages_per_second=int(rate_text),
             db_synchronous=synchronous,
             poll_interval_ms=int(poll_text),
+            console_downloads=Path(get("BOT_CONSOLE_DOWNLOADS") or "./downloads"),
         )
