@@ -235,7 +235,7 @@ async def write_html(
             "summary": summary,
             "subtheme_names": {s.id: s.title[language] for s in content.subthemes.values()},
             "chart": bar_chart(summary.per_week),
-            "fmt_time": lambda stored: i18n.fmt_timestamp(stored, language) if stored else "",
+            "fmt_time": lambda stored: i18n.format_datetime(stored, language) if stored else "",
         }
     )
     sections = content.outline

@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal, InvalidOperation
-
-from babel.dates import format_date
 
 from bot import i18n
 from bot.content import Content, Section
@@ -142,8 +139,7 @@ def display(content: Content, section: Section, value: str | None, language: str
         names = content.subthemes
         return "; ".join(names[s].title[language] for s in value.split(",") if s in names)
     if section.kind == "month":
-        year, month = (int(part) for part in value.split("-"))
-        return format_date(date(year, month, 1), "LLLL yyyy", locale=i18n.locale(language))
+        return i18n.format_month(value, language)
     if section.kind == "money":
-        return i18n.fmt_euros(Decimal(value), language)
+        return i18n.format_money(value, language)
     return value

@@ -51,7 +51,7 @@ async def list_drafts(update: Update, context: BotContext) -> None:
                 "name": outline.draft_name(context, draft, answers),
                 "status": _status_word(context, draft),
                 "progress": f"{filled}/{total}",
-                "edited": i18n.fmt_timestamp(draft.updated_at, context.lang),
+                "edited": i18n.format_datetime(draft.updated_at, context.lang),
             }
         )
     html = render(
@@ -80,9 +80,9 @@ async def send_card(
         name=outline.draft_name(context, draft, answers),
         status=_status_word(context, draft),
         progress=_("{filled}/{total} sections filled", filled=filled, total=total),
-        created=i18n.fmt_timestamp(draft.created_at, context.lang),
-        edited=i18n.fmt_timestamp(draft.updated_at, context.lang),
-        submitted=i18n.fmt_timestamp(draft.submitted_at, context.lang)
+        created=i18n.format_datetime(draft.created_at, context.lang),
+        edited=i18n.format_datetime(draft.updated_at, context.lang),
+        submitted=i18n.format_datetime(draft.submitted_at, context.lang)
         if draft.submitted_at
         else None,
         _=_,

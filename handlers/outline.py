@@ -477,8 +477,8 @@ async def send_review(
 def _status(context: BotContext, draft: Draft) -> str:
     _ = context.gettext
     if draft.submitted_at:
-        return _("Submitted {when}", when=i18n.fmt_timestamp(draft.submitted_at, context.lang))
-    return _("Draft, last edited {when}", when=i18n.fmt_timestamp(draft.updated_at, context.lang))
+        return _("Submitted {when}", when=i18n.format_datetime(draft.submitted_at, context.lang))
+    return _("Draft, last edited {when}", when=i18n.format_datetime(draft.updated_at, context.lang))
 
 
 async def _draft_action(update: Update, context: BotContext, action: str, draft: Draft) -> None:

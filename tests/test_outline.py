@@ -403,3 +403,28 @@ async def test_the_menu_leaves_a_flow_so_a_question_is_not_taken_as_an_answer(bo
     await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
     await user.press("▶️ Continue")
     assert f"1/{len(SECTIONS)}" in user.last.text  # nothing lost: the draft continues
+
+
+@pytest.mark.parametrize(
+    ("language", "amount", "month", "moment"),
+    [
+        ("en", "€250,000", "March 2027", r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}"),
+        ("fi", "250\xa0000\xa0€", "maaliskuu 2027", r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}\.\d{2}"),
+        ("sv", "250\xa0000\xa0€", "mars 2027", r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}\.\d{2}"),
+    ],
+)
+async def test_dates_times_and_amounts_follow_the_users_language(
+    bot, language, amount, month, moment
+):
+    import re
+
+    user = await bot.user(language_code=language)
+    await user.send("/outline")
+    await fill(user, language)
+    review = html_to_text("\n".join(m.text for m in user.messages()[-3:]))
+    assert amount in review and month in review
+    assert re.search(moment, review), review[:300]
+    await user.send("/mydrafts")
+    assert re.search(moment, html_to_text(user.last.text))
+    if language == "en":  # no Finnish formats left in English
+        assert "250\xa0000" not in review and not re.search(r"\d\.\d{2}\b", review)
