@@ -19,6 +19,7 @@ from bot import i18n
 from bot.config import LANGUAGES
 from bot.content import Content
 from bot.outline import display
+from storage.drafts import TITLE
 from storage.reports import Outline
 
 FORMATS = ("csv", "xlsx", "json", "html")
@@ -53,13 +54,13 @@ async def _spreadsheet_rows(
     sections = content.outline
     width = len(META)
     shown = [(width + i, s) for i, s in enumerate(sections) if s.kind in ("choice", "subthemes")]
-    title = width + next((i for i, s in enumerate(sections) if s.id == "title"), 0)
+    title = width + next((i for i, s in enumerate(sections) if s.id == TITLE), 0)
     number, submitted, name = (META.index(key) for key in ("id", "submitted_at", "name"))
 
     async for row in rows:
         row[number] = str(row[number])
         row[submitted] = row[submitted] or ""
-        row[name] = row[name] or row[title]
+        row[name] = row[title]  # one title: renaming a draft changes its working title
         for index, section in shown:
             if row[index]:
                 row[index] = display(content, section, row[index], language)
@@ -116,7 +117,7 @@ async def write_json(
             "created_at": outline.created_at,
             "updated_at": outline.updated_at,
             "submitted_at": outline.submitted_at,
-            "name": outline.name,
+            "name": outline.answers.get(TITLE) or None,
             "sections": {
                 section.id: _json_value(section.kind, outline.answers.get(section.id))
                 for section in content.outline

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import i18n
 from bot.context import BotContext
-from bot.outline import progress
+from bot.outline import progress, validate
 from bot.rendering import render
 from handlers import outline, start
 from handlers.common import (
@@ -24,7 +24,6 @@ from storage.conversations import Conversation
 from storage.drafts import Draft
 
 RENAME_FLOW = "rename"
-NAME_LIMIT = 150
 
 
 async def list_drafts(update: Update, context: BotContext) -> None:
@@ -130,7 +129,14 @@ async def button(update: Update, context: BotContext) -> None:
         await conversations.set_state(
             context.db, context.user.id, Conversation(RENAME_FLOW, "name", {"draft": draft.id})
         )
-        await send(update, context, _("Type the new name for the draft."))
+        await send(
+            update,
+            context,
+            _(
+                "Type the new name for the draft. It is also the outline's working title "
+                "(section 1)."
+            ),
+        )
     elif action == "del" and draft.editable:
         name = outline.draft_name(context, draft, await drafts.answers(context.db, draft.id))
         await show(
@@ -167,15 +173,16 @@ async def on_rename_text(update: Update, context: BotContext, state: Conversatio
         await start.send_menu(update, context)
         return
     text = update.effective_message.text if update.effective_message else ""
-    name = " ".join((text or "").split())
-    if not 1 <= len(name) <= NAME_LIMIT:
+    # The name is the working title: the same rules as when it is typed in the outline.
+    section = next(s for s in context.services.content.outline if s.id == drafts.TITLE)
+    answers = await drafts.answers(context.db, draft.id)
+    name, problem = validate(section, " ".join((text or "").split()), answers)
+    if problem is not None or name is None:
+        assert problem is not None
         await send(
             update,
             context,
-            _(
-                "A name has 1 to {limit} characters. Type the new name for the draft.",
-                limit=NAME_LIMIT,
-            ),
+            outline.problem_text(context, problem) + "\n" + _("Type the new name for the draft."),
         )
         return
     async with context.db.transaction() as conn:

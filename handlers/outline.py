@@ -18,7 +18,14 @@ from bot.content import Section
 from bot.context import BotContext
 from bot.delivery import send_html
 from bot.documents import Labels, outline_docx
-from bot.outline import display, first_unanswered, missing_required, progress, validate
+from bot.outline import (
+    Problem,
+    display,
+    first_unanswered,
+    missing_required,
+    progress,
+    validate,
+)
 from bot.rendering import escape, render
 from handlers import faq, flows, start
 from handlers.common import (
@@ -69,11 +76,8 @@ def _step(state: Conversation | None) -> Step | None:
 
 
 def draft_name(context: BotContext, draft: Draft, answers: dict[str, str]) -> str:
-    return (
-        draft.name
-        or answers.get("title")
-        or context.gettext("Untitled draft {number}", number=draft.id)
-    )
+    """The working title, which renaming changes too; "Untitled draft N" until there is one."""
+    return answers.get(drafts.TITLE) or context.gettext("Untitled draft {number}", number=draft.id)
 
 
 # -- starting -----------------------------------------------------------------------------------
@@ -278,7 +282,7 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
         await send(
             update,
             context,
-            f"<b>{heading} · {escape(section_title)}</b>\n{_problem_text(context, problem)}",
+            f"<b>{heading} · {escape(section_title)}</b>\n{problem_text(context, problem)}",
             buttons,
         )
         return
@@ -286,7 +290,7 @@ async def on_text(update: Update, context: BotContext, state: Conversation) -> N
     await _save(update, context, step, section, value, answers, typed=True)
 
 
-def _problem_text(context: BotContext, problem) -> str:
+def problem_text(context: BotContext, problem: Problem) -> str:
     _ = context.gettext
     messages = {
         "empty": _("The answer is empty. Please write your answer as text."),

@@ -428,3 +428,48 @@ async def test_dates_times_and_amounts_follow_the_users_language(
     assert re.search(moment, html_to_text(user.last.text))
     if language == "en":  # no Finnish formats left in English
         assert "250\xa0000" not in review and not re.search(r"\d\.\d{2}\b", review)
+
+
+async def test_the_name_and_the_working_title_are_one_title(bot, settings):
+    import json
+
+    from tests.test_cli import run_bot
+
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await fill(user, "en", skip=("phone",))
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    await user.send("/mydrafts")
+    await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+    await user.press("✏️ Rename")
+    assert "working title" in user.last.text
+    await user.send("ab")  # the working title's own rule: at least 3 characters
+    assert "at least 3" in user.last.text
+    await user.send("Join In & more")
+    assert (await _answers(bot, draft_id))["title"] == "Join In & more"
+
+    await user.press("👁 Review")
+    review = html_to_text(user.last.text)
+    assert review.startswith("Join In & more") or "Join In & more" in review.split("\n")[0]
+    assert review.count("Join In & more") >= 2  # the heading and section 1
+    await user.press("📄 Download (DOCX)")
+    document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
+    parsed = docx.Document(io.BytesIO(document.input_file_content))
+    assert parsed.core_properties.title == "Join In & more"
+    assert parsed.paragraphs[0].text == "Join In & more"
+
+    # And the other way round: a new working title in section 1 renames the draft.
+    await user.press("✏️ 1. Working title")
+    await user.send("Mukaan! for everyone")
+    await user.send("/mydrafts")
+    assert "Mukaan! for everyone" in user.last.text and "Join In" not in user.last.text
+    exported = run_bot(
+        "export",
+        "--format",
+        "json",
+        "--status",
+        "all",
+        env={"BOT_DATABASE": str(settings.database)},
+    )
+    [record] = json.loads(exported.stdout)
+    assert record["name"] == record["sections"]["title"] == "Mukaan! for everyone"
