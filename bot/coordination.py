@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import i18n
 from bot.content import Content, content_root, load
+from bot.exports import status_names
 from bot.faq import FaqMatcher, group_similar
 from bot.rendering import render
 from storage import Database, reports
@@ -24,7 +25,7 @@ async def stats_html(db: Database, content: Content, language: str) -> str:
         s=figures,
         subtheme_names={s.id: s.short[language] for s in content.subthemes.values()},
         item_names={item.id: item.text[language].gap for item in content.checklist},
-        status_names={"draft": _("draft"), "submitted": _("submitted")},
+        status_names=status_names(_),
         outcome_names={"answer": _("answered"), "suggest": _("suggested"), "none": _("no answer")},
         _=_,
     )
