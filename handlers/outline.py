@@ -17,7 +17,7 @@ from bot.checklist import selected_subthemes
 from bot.content import Section
 from bot.context import BotContext
 from bot.delivery import send_html
-from bot.documents import Labels, outline_docx
+from bot.documents import Labels, file_name, outline_docx
 from bot.outline import (
     Problem,
     display,
@@ -545,10 +545,12 @@ async def send_docx(update: Update, context: BotContext, draft: Draft) -> None:
         status=_status(context, draft),
         not_answered=_("(not answered yet)"),
     )
-    data = outline_docx(content, name, answers, context.lang, labels)
+    data = outline_docx(
+        content, name, answers, context.lang, labels, author=answers.get("organisation", "")
+    )
     chat = update.effective_chat
     assert chat is not None
-    filename = f"outline-{draft.id}.docx"
+    filename = file_name(answers.get(drafts.TITLE, ""), f"outline-{draft.id}")
     await context.bot.send_document(
         chat.id,
         document=data,

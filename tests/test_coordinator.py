@@ -442,3 +442,20 @@ async def test_an_export_too_big_for_telegram_goes_zipped_or_is_refused(outlines
     assert len(bot.telegram.calls_of("sendDocument")) == 2
     assert "too big for Telegram" in coordinator.last.text
     assert "python -m bot export" in coordinator.last.text
+
+
+async def test_stats_gap_lines_read_as_sentences_with_the_count_first(bot):
+    from tests.test_checklist import ITEMS, _walk
+
+    user = await bot.user(language_code="en")
+    await user.send("/checklist")
+    await _walk(user, "en", lambda i, item: [] if item.kind == "subthemes" else "no")
+    coordinator = await bot.user(user_id=9001, language_code="en")
+    [reply] = await coordinator.send("/stats")
+    assert "Commonest gaps (answers):" in reply.text
+    gaps = {item.text["en"].gap.replace("'", "&#x27;") for item in ITEMS} | {
+        item.text["en"].gap for item in ITEMS
+    }
+    lines = [line for line in reply.text.split("\n") if line.startswith("• 1 × ")]
+    assert len(lines) == 5 and all(line.removeprefix("• 1 × ") in gaps for line in lines)
+    assert ".: " not in reply.text

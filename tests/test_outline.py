@@ -316,6 +316,27 @@ async def test_download_gives_a_docx_with_every_section(bot):
     for section in SECTIONS:
         assert section.text["fi"].title in text
     assert answer_for(SECTIONS[INDEX["need"]]) in text
+    # Properties a word processor shows: the title, the organisation as author, the language.
+    properties = parsed.core_properties
+    assert properties.title == answer_for(SECTIONS[INDEX["title"]])
+    assert properties.author == answer_for(SECTIONS[INDEX["organisation"]])
+    assert properties.language == "fi-FI" and "python-docx" not in properties.last_modified_by
+    # Named after the draft, in safe ASCII.
+    assert document.filename.startswith("title-answer-with-tags-ampersands")
+    assert document.filename.endswith(".docx") and document.filename.isascii()
+
+
+async def test_a_draft_without_a_title_downloads_as_outline_n(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await user.send("🎈🎈🎈")  # a title with nothing a file name can use
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    await user.press("💾 Save and exit")
+    await user.send("/mydrafts")
+    await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+    await user.press("📄 Download (DOCX)")
+    [call] = bot.telegram.calls_of("sendDocument")
+    assert call.params["document"].filename == f"outline-{draft_id}.docx"
 
 
 async def test_several_drafts_rename_and_delete_with_confirmation(bot):
