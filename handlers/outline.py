@@ -413,19 +413,36 @@ async def _step_action(
         await conversations.set_state(context.db, context.user.id, _state(previous))
         await ask_step(update, context, previous, new_message=False, answers=answers)
     elif action == "x":
-        await conversations.set_state(context.db, context.user.id, None)
-        filled, total = progress(content, answers)
-        await start.send_menu(
-            update,
-            context,
-            _(
-                "Saved ({filled}/{total} sections). Continue any time from /mydrafts.",
-                filled=filled,
-                total=total,
-            ),
-        )
+        await start.send_menu(update, context, await leave(context, step))
     else:
         await _stale(update, context)
+
+
+async def leave(context: BotContext, state: Conversation | Step) -> str:
+    """Leave the outline (💾 Save and exit, /cancel); returns what to tell the user.
+
+    A draft with nothing in it is deleted rather than kept: it holds nothing to continue, and
+    an "Untitled draft" in /mydrafts would only look like lost work. The user is told so."""
+    _ = context.gettext
+    assert context.user is not None
+    step = state if isinstance(state, Step) else _step(state)
+    found = await drafts.get_with_answers(context.db, step.draft, context.user.id) if step else None
+    if found is not None and found[0].editable and not found[1]:
+        async with context.db.transaction() as conn:
+            await conversations.clear(conn, context.user.id)
+            await drafts.delete(conn, found[0].id)
+        return _(
+            "Nothing was filled in yet, so no draft was kept. Start one any time with /outline."
+        )
+    await conversations.set_state(context.db, context.user.id, None)
+    if found is None:
+        return _("Cancelled.")
+    filled, total = progress(context.services.content, found[1])
+    return _(
+        "Saved ({filled}/{total} sections). Continue any time from /mydrafts.",
+        filled=filled,
+        total=total,
+    )
 
 
 # -- review, download, submit, reopen -----------------------------------------------------------

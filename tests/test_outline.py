@@ -494,3 +494,29 @@ async def test_the_name_and_the_working_title_are_one_title(bot, settings):
     )
     [record] = json.loads(exported.stdout)
     assert record["name"] == record["sections"]["title"] == "Mukaan! for everyone"
+
+
+async def test_cancel_in_the_outline_says_the_draft_is_saved_and_how_to_continue(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await fill(user, "en", stop_before=2)
+    [reply] = await user.send("/cancel")
+    assert reply.text.startswith(f"Saved (2/{len(SECTIONS)} sections).")
+    assert "/mydrafts" in reply.text
+    assert len(await _draft_ids(bot, user.user_id)) == 1
+    assert await conversations.get(bot.db, user.user_id) is None
+
+
+@pytest.mark.parametrize("leave", ["button", "/cancel"])
+async def test_leaving_a_new_draft_with_nothing_in_it_keeps_no_empty_draft(bot, leave):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    if leave == "button":
+        await user.press("💾 Save and exit")
+    else:
+        await user.send("/cancel")
+    assert "Nothing was filled in yet, so no draft was kept" in user.last.text
+    assert await _draft_ids(bot, user.user_id) == []
+    assert await conversations.get(bot.db, user.user_id) is None
+    await user.send("/mydrafts")
+    assert "You have no drafts yet." in user.last.text
