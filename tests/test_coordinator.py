@@ -452,7 +452,7 @@ async def test_stats_gap_lines_read_as_sentences_with_the_count_first(bot):
     await _walk(user, "en", lambda i, item: [] if item.kind == "subthemes" else "no")
     coordinator = await bot.user(user_id=9001, language_code="en")
     [reply] = await coordinator.send("/stats")
-    assert "Commonest gaps (answers):" in reply.text
+    assert "Most common gaps (number of answers):" in reply.text
     gaps = {item.text["en"].gap.replace("'", "&#x27;") for item in ITEMS} | {
         item.text["en"].gap for item in ITEMS
     }
