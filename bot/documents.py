@@ -6,6 +6,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from docx import Document
 from docx.oxml.ns import qn
@@ -56,10 +57,14 @@ def outline_docx(
     properties.last_modified_by = _printable(author)
     properties.language = _LANGUAGE_TAGS[language]
     properties.comments = ""
+    # The template's own dates are from 2013: the document is made now.
+    properties.created = properties.modified = datetime.now(UTC).replace(microsecond=0)
     run_properties = normal.element.get_or_add_rPr()
-    lang = OxmlElement("w:lang")
+    lang = run_properties.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        run_properties.append(lang)
     lang.set(qn("w:val"), _LANGUAGE_TAGS[language])
-    run_properties.append(lang)
     document.add_heading(_printable(name), level=0)
     document.add_paragraph().add_run(labels.heading).italic = True
     document.add_paragraph(labels.theme)

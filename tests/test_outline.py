@@ -321,6 +321,7 @@ async def test_download_gives_a_docx_with_every_section(bot):
     assert properties.title == answer_for(SECTIONS[INDEX["title"]])
     assert properties.author == answer_for(SECTIONS[INDEX["organisation"]])
     assert properties.language == "fi-FI" and "python-docx" not in properties.last_modified_by
+    assert properties.created.year >= 2026
     # Named after the draft, in safe ASCII.
     assert document.filename.startswith("title-answer-with-tags-ampersands")
     assert document.filename.endswith(".docx") and document.filename.isascii()
