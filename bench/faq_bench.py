@@ -45,6 +45,7 @@ def synthetic(base: Content, size: int, seed: int = 17) -> Content:
                 keywords=tuple(rng.choice(vocab) for _ in range(5)),
                 answer="…",
                 source="synthetic",
+                short=phrase(2)[:40],
             )
         entries[f"syn-{n}"] = Entry(f"syn-{n}", "synthetic", (), texts)
     return Content(base.topics, entries, base.contacts)

@@ -51,6 +51,7 @@ class Settings:
     poll_interval_ms: int = 1
     flood_burst: int = 30
     flood_rate: float = 1.0
+    console_downloads: Path = Path("./downloads")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -165,4 +166,5 @@ class Settings:
             poll_interval_ms=int(poll_text),
             flood_burst=int(burst_text),
             flood_rate=int(rate_per_minute) / 60,
+            console_downloads=Path(get("BOT_CONSOLE_DOWNLOADS") or "./downloads"),
         )

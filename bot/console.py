@@ -8,7 +8,9 @@ presses that button of the latest message that has buttons.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_application, deliver, running
@@ -19,6 +21,28 @@ from bot.telegram_standin import FakeTelegram, InProcessRequest, SentMessage, Te
 CONSOLE_USER_ID = 1
 
 
+def save_download(directory: Path, file_name: str, data: bytes) -> Path:
+    """Write a file the bot sent into `directory` and return its path.
+
+    An existing file is never overwritten: "outline-1.docx" becomes "outline-1-1.docx", then
+    "-2" and so on. Files are readable by their owner only (0600), as they hold personal data
+    (an outline, a /mydata copy, coordinators' exports)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = Path(file_name.replace("\\", "/")).name.lstrip(".") or "download"
+    stem, dot, suffix = name.partition(".")
+    for attempt in range(10_000):
+        candidate = directory / (name if attempt == 0 else f"{stem}-{attempt}{dot}{suffix}")
+        try:
+            # O_EXCL: the check and the creation are one step, so two consoles never race.
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return candidate
+    raise FileExistsError(f"no free file name for {name} in {directory}")
+
+
 async def run_console(
     settings: Settings,
     stdin: TextIO = sys.stdin,
@@ -27,6 +51,7 @@ async def run_console(
     user_id: int = CONSOLE_USER_ID,
 ) -> int:
     telegram = FakeTelegram()
+    downloads = settings.console_downloads
     app = build_application(settings, InProcessRequest(telegram))
     choices: list[tuple[str, str]] = []
     choice_message: list[SentMessage] = []
@@ -36,7 +61,12 @@ async def run_console(
             return
         text = html_to_text(message.text).strip()
         if message.document is not None:
-            text = f"[📎 {message.document['file_name']}]" + (f"\n{text}" if text else "")
+            data = telegram.files.get((message.chat_id, message.message_id), b"")
+            try:
+                where = f"saved to {save_download(downloads, message.document['file_name'], data)}"
+            except OSError as error:
+                where = f"{message.document['file_name']} could not be saved: {error.strerror}"
+            text = f"[📎 {where}]" + (f"\n{text}" if text else "")
         lines = [f"bot> {line}" if line else "bot>" for line in text.splitlines() or [""]]
         if message.buttons:
             choices[:] = message.buttons

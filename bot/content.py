@@ -36,6 +36,9 @@ class ContentError(Exception):
         self.problems = problems
 
 
+SHORT_LIMIT = 40  # an entry's button label: whole on a phone, where a question would be cut
+
+
 @dataclass(frozen=True)
 class EntryText:
     question: str
@@ -43,6 +46,7 @@ class EntryText:
     keywords: tuple[str, ...]
     answer: str
     source: str
+    short: str = ""  # the button label (suggestions, "see also", topics); required in content
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ def _localized(table: Any, where: str, problems: list[str]) -> dict[str, str]:
 
 
 def _entry_text(data: Any, where: str, problems: list[str]) -> EntryText | None:
-    required = ("question", "variants", "keywords", "answer", "source")
+    required = ("question", "short", "variants", "keywords", "answer", "source")
     if not isinstance(data, dict):
         problems.append(f"{where}: missing")
         return None
@@ -220,12 +224,18 @@ def _entry_text(data: Any, where: str, problems: list[str]) -> EntryText | None:
     answer = data["answer"].strip()
     if len(answer) > ANSWER_LIMIT:
         problems.append(f"{where}.answer: {len(answer)} characters, more than {ANSWER_LIMIT}")
+    short = data["short"].strip()
+    if len(short) > SHORT_LIMIT:
+        problems.append(
+            f"{where}.short: {len(short)} characters, more than {SHORT_LIMIT} (a button label)"
+        )
     return EntryText(
         question=data["question"].strip(),
         variants=tuple(v.strip() for v in data["variants"]),
         keywords=tuple(k.strip() for k in data["keywords"]),
         answer=answer,
         source=data["source"].strip(),
+        short=short,
     )
 
 
@@ -278,7 +288,15 @@ def _load_faq(root: Traversable, problems: list[str]) -> tuple[dict[str, Topic],
             entries[entry_id] = Entry(
                 entry_id, topic_id, tuple(related), texts, checked, changing, name
             )
+    labels: dict[tuple[str, str], str] = {}
     for entry in entries.values():
+        for language, text in entry.text.items():
+            # Two buttons with one label would be the look-alikes short labels are for.
+            earlier = labels.setdefault((language, text.short.casefold()), entry.id)
+            if earlier != entry.id:
+                problems.append(
+                    f"entry {entry.id} [{language}]: short {text.short!r} is also {earlier}'s"
+                )
         for other in entry.related:
             if other not in entries:
                 problems.append(f"entry {entry.id}: related entry {other!r} does not exist")
@@ -322,12 +340,12 @@ def stale(content: Content, today: date, days: int = STALE_DAYS) -> list[Entry]:
 def answer_html(entry: Entry, language: str, gettext: Callable[..., str]) -> str:
     """An answer as the bot sends it. A changing entry ends with the date it was checked, so
     that nobody quotes an old fact as today's."""
-    from bot.i18n import fmt_long_date
+    from bot.i18n import format_long_date
     from bot.rendering import render
 
     checked = None
     if entry.changing and entry.checked is not None:
-        checked = fmt_long_date(entry.checked, language)
+        checked = format_long_date(entry.checked, language)
     return render("faq_answer.html", text=entry.text[language], checked=checked, _=gettext)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot import i18n
 from bot.content import STALE_DAYS, Content, content_root, load, stale
+from bot.exports import status_names
 from bot.faq import FaqMatcher, group_similar
 from bot.rendering import render
 from storage import Database, reports
@@ -28,10 +29,14 @@ async def stats_html(
         s=figures,
         subtheme_names={s.id: s.short[language] for s in content.subthemes.values()},
         item_names={item.id: item.text[language].gap for item in content.checklist},
-        status_names={"draft": _("draft"), "submitted": _("submitted")},
+        status_names=status_names(_),
         outcome_names={"answer": _("answered"), "suggest": _("suggested"), "none": _("no answer")},
         stale=[
-            (entry.id, entry.text[language].question, i18n.fmt_long_date(entry.checked, language))
+            (
+                entry.id,
+                entry.text[language].question,
+                i18n.format_long_date(entry.checked, language),
+            )
             for entry in stale(content, date.today(), stale_days)
             if entry.checked is not None
         ],

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from docx import Document
+from docx.oxml.ns import qn
+from docx.oxml.shared import OxmlElement
 from docx.shared import Pt
 
 from bot.content import Content
@@ -26,13 +31,45 @@ class Labels:
     not_answered: str
 
 
+# Word's language tags: spelling and hyphenation follow them.
+_LANGUAGE_TAGS = {"fi": "fi-FI", "sv": "sv-FI", "en": "en-GB"}
+
+
+def file_name(title: str, fallback: str, suffix: str = ".docx") -> str:
+    """A safe, mostly ASCII file name from a title: "Mukaan! – harrastuspolut" becomes
+    "mukaan-harrastuspolut.docx" (accents dropped, ä → a); `fallback` when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60].rstrip("-")
+    return (slug or fallback) + suffix
+
+
 def outline_docx(
-    content: Content, name: str, answers: dict[str, str], language: str, labels: Labels
+    content: Content,
+    name: str,
+    answers: dict[str, str],
+    language: str,
+    labels: Labels,
+    author: str = "",
 ) -> bytes:
+    """`author` is the applicant organisation, shown in the document's properties."""
     document = Document()
-    document.styles["Normal"].font.size = Pt(11)
-    document.core_properties.title = name
-    document.add_heading(name, level=0)
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(11)
+    properties = document.core_properties
+    properties.title = _printable(name)
+    properties.author = _printable(author)
+    properties.last_modified_by = _printable(author)
+    properties.language = _LANGUAGE_TAGS[language]
+    properties.comments = ""
+    # The template's own dates are from 2013: the document is made now.
+    properties.created = properties.modified = datetime.now(UTC).replace(microsecond=0)
+    run_properties = normal.element.get_or_add_rPr()
+    lang = run_properties.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        run_properties.append(lang)
+    lang.set(qn("w:val"), _LANGUAGE_TAGS[language])
+    document.add_heading(_printable(name), level=0)
     document.add_paragraph().add_run(labels.heading).italic = True
     document.add_paragraph(labels.theme)
     document.add_paragraph(labels.status)

@@ -1,15 +1,19 @@
 """Exports of outlines for coordinators: CSV, XLSX, JSON and an HTML report. No Telegram here.
 
 Every writer takes the outlines as an async iterator and writes as it goes, so memory stays flat
-however many outlines there are. Cells that a spreadsheet would run as a formula (starting with
-=, +, -, @, tab or carriage return) are neutralized with a leading apostrophe in CSV and XLSX.
+however many outlines there are. CSV fields that a spreadsheet would run as a formula get a
+leading apostrophe (`neutralize`); XLSX cells are typed (strings, numbers, dates), so nothing
+there is evaluated and nothing needs a prefix.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
 from typing import IO, Any
 
 import jinja2
@@ -19,70 +23,159 @@ from bot import i18n
 from bot.config import LANGUAGES
 from bot.content import Content
 from bot.outline import display
+from storage.drafts import TITLE
 from storage.reports import Outline
 
 FORMATS = ("csv", "xlsx", "json", "html")
 META = ("id", "status", "language", "created_at", "updated_at", "submitted_at", "name")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TIMESTAMPS = ("created_at", "updated_at", "submitted_at")
+
+# What makes a spreadsheet evaluate a CSV field: a leading =, +, -, @ (also their full-width
+# forms, which spreadsheets fold to ASCII), tab or carriage return, also after leading spaces or
+# invisible characters (zero-width space, joiners, direction marks, BOM).
+_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+_INVISIBLE |= frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u180e")
+_LEADING = re.compile(r"[\s\u200b-\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069\u180e]*")
+# Data, not a formula: a sign followed only by digits, spaces, parentheses, "." and "," - a
+# phone number ("+358 40 123 4567", "+358 (0)40 123 4567") or a number ("-12,5", "-1 234.50").
+# Without letters, operators or references a spreadsheet can call no function and open no
+# link with it, so it is left as the person wrote it. "+358-40-123" is prefixed: "-" subtracts.
+_PLAIN_NUMBER = re.compile(r"[+-]\d[\d ().,\u00a0]*")
+
+
+# The first characters that may need a look: a trigger, any whitespace (all of it is below
+# U+3001) or an invisible character. Everything else is decided by one set lookup.
+_SUSPECT = _TRIGGERS | _INVISIBLE | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
 
 
 def neutralize(value: str) -> str:
-    """Keep a spreadsheet from evaluating user text ("=HYPERLINK(...)") as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """Keep a spreadsheet from evaluating CSV text ("=HYPERLINK(...)") as a formula: such a
+    value gets a leading apostrophe. Phone numbers and numbers stay as they are (see
+    `_PLAIN_NUMBER`). XLSX needs none of this: a cell written as a string is never evaluated."""
+    if not value:
+        return value
+    first = value[0]
+    if first in "\t\r":
+        return "'" + value
+    if first in _TRIGGERS or first.isspace() or first in _INVISIBLE:
+        rest = value[_LEADING.match(value).end() :]  # type: ignore[union-attr]
+        if rest[:1] in _TRIGGERS and not _PLAIN_NUMBER.fullmatch(rest):
+            return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     header: str
+    kind: str = "text"  # text | number | status | timestamp | month | money
 
 
 def columns(content: Content, language: str, meta_headers: dict[str, str]) -> list[Column]:
     """Meta columns, then one per outline section; headers in the coordinator's language."""
-    return [Column(key, meta_headers.get(key, key)) for key in META] + [
-        Column(section.id, section.text[language].title) for section in content.outline
+    meta_kinds = {"id": "number", "status": "status", **dict.fromkeys(_TIMESTAMPS, "timestamp")}
+    return [
+        Column(key, meta_headers.get(key, key), meta_kinds.get(key, "text")) for key in META
+    ] + [
+        Column(
+            section.id,
+            section.text[language].title,
+            section.kind if section.kind in ("month", "money") else "text",
+        )
+        for section in content.outline
     ]
 
 
+def status_names(gettext: Callable[[str], str]) -> dict[str, str]:
+    """Statuses as people read them; /stats, /mydrafts and the exports say the same."""
+    _ = gettext
+    return {"draft": _("draft"), "submitted": _("submitted")}
+
+
+Cell = str | int | Decimal | date | datetime
+
+
 async def _spreadsheet_rows(
-    content: Content, rows: AsyncIterator[list[Any]], language: str
-) -> AsyncIterator[list[str]]:
+    content: Content,
+    rows: AsyncIterator[list[Any]],
+    language: str,
+    statuses: dict[str, str],
+) -> AsyncIterator[list[Cell]]:
     """Rows of `storage.reports.outline_rows` (the order of `columns`) made ready in place for
-    people reading a spreadsheet: option labels and sub-theme names instead of ids, the title
-    when unnamed, formulas neutralized."""
+    people reading a spreadsheet: option labels and sub-theme names instead of ids, the
+    working title as the name, the status in their language, and typed values: the budget a
+    Decimal, months dates, timestamps aware datetimes in Finnish time. Empty cells are ""."""
     sections = content.outline
     width = len(META)
     shown = [(width + i, s) for i, s in enumerate(sections) if s.kind in ("choice", "subthemes")]
-    title = width + next((i for i, s in enumerate(sections) if s.id == "title"), 0)
-    number, submitted, name = (META.index(key) for key in ("id", "submitted_at", "name"))
+    months = [width + i for i, s in enumerate(sections) if s.kind == "month"]
+    money = [width + i for i, s in enumerate(sections) if s.kind == "money"]
+    title = width + next((i for i, s in enumerate(sections) if s.id == TITLE), 0)
+    status, name = META.index("status"), META.index("name")
+    stamps = [META.index(key) for key in _TIMESTAMPS]
 
     async for row in rows:
-        row[number] = str(row[number])
-        row[submitted] = row[submitted] or ""
-        row[name] = row[name] or row[title]
+        row[status] = statuses.get(row[status], row[status])
+        row[name] = row[title]  # one title: renaming a draft changes its working title
+        for index in stamps:
+            row[index] = i18n.in_helsinki(row[index]) if row[index] else ""
         for index, section in shown:
             if row[index]:
                 row[index] = display(content, section, row[index], language)
-        # neutralize(), inlined: this runs for every cell of every outline.
-        yield ["'" + value if value.startswith(_FORMULA_START) else value for value in row]
+        for index in months:
+            if row[index]:
+                year, month = row[index].split("-")[:2]
+                row[index] = date(int(year), int(month), 1)
+        for index in money:
+            if row[index]:
+                row[index] = Decimal(row[index])
+        yield row
 
 
 _SEPARATOR = "\x1f"  # never in stored text (clean_text drops control characters); checked anyway
 
 
-async def write_csv(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[Column]) -> int:
+def _csv_cell(value: Cell, decimal_comma: bool) -> str:
+    """A typed cell as CSV text: the budget as plain digits with the locale's decimal mark (no
+    grouping, no currency, so a spreadsheet reads a number), months as ISO yyyy-mm, timestamps
+    as ISO date and time with the UTC offset of Finnish time then."""
+    if type(value) is str:
+        return neutralize(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m")
+    if isinstance(value, Decimal):
+        text = format(value.normalize() if value == value.to_integral_value() else value, "f")
+        return text.replace(".", ",") if decimal_comma else text
+    return str(value)
+
+
+async def write_csv(
+    fh: IO[bytes], rows: AsyncIterator[list[Cell]], cols: list[Column], language: str = "fi"
+) -> int:
     """UTF-8 with BOM and semicolons: what Excel with Finnish settings opens correctly.
 
     Every field is quoted and inner quotes doubled (RFC 4180). A row is escaped as one string
-    (formulas neutralized, fields joined by a separator, quotes doubled, the separator turned
-    into ";"). On 10,000 full outlines the csv module took 2.5 times as long as quoting field
-    by field, and that about 1.5 times as long as this."""
+    (fields joined by a separator, quotes doubled, the separator turned into ";"). On 10,000
+    full outlines the csv module took 2.5 times as long as quoting field by field, and that
+    about 1.5 times as long as this."""
+    decimal_comma = language in ("fi", "sv")
+    typed = [
+        i for i, column in enumerate(cols) if column.kind != "text" and column.kind != "status"
+    ]
     fh.write("\ufeff".encode())
     fh.write(_csv_line([neutralize(c.header) for c in cols]))
     count = 0
     lines: list[bytes] = []
+    suspect = _SUSPECT
     async for row in rows:
-        lines.append(_csv_line(row))
+        for index in typed:
+            row[index] = _csv_cell(row[index], decimal_comma)
+        # neutralize(), called only for a value whose first character may need it: this runs
+        # for every cell of every outline.
+        lines.append(_csv_line([neutralize(v) if v and v[0] in suspect else v for v in row]))
         count += 1
         if len(lines) == 256:
             fh.write(b"".join(lines))
@@ -116,7 +209,7 @@ async def write_json(
             "created_at": outline.created_at,
             "updated_at": outline.updated_at,
             "submitted_at": outline.submitted_at,
-            "name": outline.name,
+            "name": outline.answers.get(TITLE) or None,
             "sections": {
                 section.id: _json_value(section.kind, outline.answers.get(section.id))
                 for section in content.outline
@@ -136,7 +229,12 @@ def _json_value(kind: str, value: str | None) -> Any:
     return value
 
 
-async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[Column]) -> int:
+async def write_xlsx(
+    fh: IO[bytes], rows: AsyncIterator[list[Cell]], cols: list[Column], language: str = "fi"
+) -> int:
+    """Strings are written as strings (never evaluated, so never prefixed), the budget as a
+    number in euros, months as dates shown as month and year, timestamps as date-times in
+    Finnish time with their UTC offset shown."""
     import xlsxwriter  # imported here: only coordinators' exports need it
 
     # constant_memory: rows are flushed to disk as they are written, not kept in memory.
@@ -159,18 +257,43 @@ async def write_xlsx(fh: IO[bytes], rows: AsyncIterator[list[str]], cols: list[C
     sheet = workbook.add_worksheet("ET 4.1.7")
     # Formats start from the default: the header keeps the bottom alignment it had.
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "valign": "bottom"})
+    # Excel shows the separators of the reader's own settings; the € goes where the language
+    # puts it.
+    euros = workbook.add_format(
+        {"num_format": '"€"#,##0.00' if language == "en" else '#,##0.00\\ "€"'}
+    )
+    month_format = workbook.add_format({"num_format": "mmmm yyyy", "align": "left"})
+    offsets: dict[str, Any] = {}  # one date-time format per UTC offset (+02:00, +03:00)
     for index, column in enumerate(cols):
-        long_text = column.key not in META and column.key not in ("email", "phone", "budget")
+        long_text = column.kind == "text" and column.key not in META
+        long_text = long_text and column.key not in ("email", "phone")
         sheet.set_column(index, index, 60 if long_text else 18)
-        sheet.write_string(0, index, neutralize(column.header), header)
+        sheet.write_string(0, index, column.header, header)
     sheet.freeze_panes(1, 1)
     count = 0
     write = sheet.write_string
     async for row in rows:
         count += 1
         for index, value in enumerate(row):
-            if value:  # an empty cell is no cell: nothing to write
-                write(count, index, value)
+            if type(value) is str:
+                if value:  # an empty cell is no cell: nothing to write
+                    write(count, index, value)
+            elif isinstance(value, datetime):
+                offset = value.strftime("%z")
+                offset = f"{offset[:3]}:{offset[3:]}"
+                if offset not in offsets:
+                    offsets[offset] = workbook.add_format(
+                        {"num_format": f'yyyy-mm-dd hh:mm "{offset}"', "align": "left"}
+                    )
+                sheet.write_datetime(count, index, value.replace(tzinfo=None), offsets[offset])
+            elif isinstance(value, date):
+                sheet.write_datetime(
+                    count, index, datetime(value.year, value.month, value.day), month_format
+                )
+            elif isinstance(value, Decimal):
+                sheet.write_number(count, index, float(value), euros)
+            else:
+                sheet.write_number(count, index, value)
     sheet.autofilter(0, 0, max(count, 1), len(cols) - 1)
     workbook.close()
     return count
@@ -235,7 +358,8 @@ async def write_html(
             "summary": summary,
             "subtheme_names": {s.id: s.title[language] for s in content.subthemes.values()},
             "chart": bar_chart(summary.per_week),
-            "fmt_time": lambda stored: i18n.fmt_timestamp(stored, language) if stored else "",
+            "fmt_time": lambda stored: i18n.format_datetime(stored, language) if stored else "",
+            "status_names": status_names(gettext),
         }
     )
     sections = content.outline
@@ -292,9 +416,9 @@ async def export(
     section_ids = [section.id for section in content.outline]
     if fmt in ("csv", "xlsx"):
         flat = reports.outline_rows(db, selection, section_ids)
-        rows = _spreadsheet_rows(content, flat, language)
+        rows = _spreadsheet_rows(content, flat, language, status_names(gettext))
         writer = write_csv if fmt == "csv" else write_xlsx
-        return await writer(fh, rows, cols)
+        return await writer(fh, rows, cols, language)
     if fmt == "json":
         return await write_json(
             fh, content, reports.outlines(db, selection, section_ids), cols, language

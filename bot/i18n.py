@@ -7,14 +7,14 @@ The catalogs are read from the `.po` files at start-up and compiled in memory, s
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel import dates as babel_dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -22,8 +22,9 @@ from babel.support import Translations
 
 from bot.config import LANGUAGES
 
-# Finnish and Swedish as used in Finland; the region only affects formatting.
-_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
+# Finnish and Swedish as used in Finland. English readers get English conventions ("3 Dec 2026",
+# "€450,000"); Ireland's English is the one that also writes euros.
+_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_IE"}
 
 
 def _load_catalog(language: str) -> Translations:
@@ -62,24 +63,10 @@ def locale(language: str) -> Locale:
     return Locale.parse(_LOCALES[language])
 
 
-def fmt_date(value: date | datetime, language: str) -> str:
-    if isinstance(value, datetime):
-        return format_datetime(value, "medium", locale=locale(language))
-    return format_date(value, "medium", locale=locale(language))
-
-
-def fmt_long_date(value: date, language: str) -> str:
+def format_long_date(value: date, language: str) -> str:
     """A day written out in the user's language and locale, e.g. "1 December 2026" or
     "1. joulukuuta 2026": the one way the bot writes the date an answer was checked."""
-    return format_date(value, "long", locale=locale(language))
-
-
-def fmt_number(value: int | float | Decimal, language: str) -> str:
-    return format_decimal(value, locale=locale(language))
-
-
-def fmt_euros(value: int | float | Decimal, language: str) -> str:
-    return format_currency(value, "EUR", locale=locale(language))
+    return babel_dates.format_date(value, "long", locale=locale(language))
 
 
 @cache
@@ -103,10 +90,56 @@ def language_from_name(text: str) -> str | None:
     return _language_names().get(" ".join(text.split()).casefold())
 
 
-_HELSINKI = ZoneInfo("Europe/Helsinki")
+# Every date, time and amount a person reads (chat, DOCX, exports, the HTML report) is formatted
+# by the functions below, so that one language reads the same everywhere.
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
-def fmt_timestamp(stored: str, language: str) -> str:
-    """A stored UTC timestamp as local Finnish time in the user's locale."""
-    moment = datetime.fromisoformat(stored).astimezone(_HELSINKI)
-    return format_datetime(moment, "short", tzinfo=_HELSINKI, locale=locale(language))
+def in_helsinki(value: datetime | str) -> datetime:
+    """A moment as local time in Finland. Stored timestamps are UTC ISO strings; a naive
+    datetime is taken as UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(HELSINKI)
+
+
+def format_date(value: date | datetime | str, language: str) -> str:
+    """A day: "3.12.2026" (fi), "3 dec. 2026" (sv), "3 Dec 2026" (en)."""
+    if isinstance(value, str | datetime):
+        value = in_helsinki(value).date()
+    return babel_dates.format_date(value, "medium", locale=locale(language))
+
+
+def format_datetime(value: datetime | str, language: str) -> str:
+    """Local time in Finland: "3.12.2026 18.10" (fi, sv), "3 Dec 2026, 18:10" (en).
+    `value` is a datetime or a stored UTC timestamp."""
+    moment = in_helsinki(value)
+    if language == "en":
+        day = babel_dates.format_date(moment.date(), "medium", locale=locale(language))
+        return f"{day}, {babel_dates.format_time(moment, 'HH:mm', locale=locale(language))}"
+    return babel_dates.format_datetime(moment, "short", tzinfo=HELSINKI, locale=locale(language))
+
+
+def format_month(value: date | str, language: str) -> str:
+    """A month ("2027-03" as stored, or a date): "maaliskuu 2027", "mars 2027", "March 2027"."""
+    if isinstance(value, str):
+        year, month = (int(part) for part in value.split("-")[:2])
+        value = date(year, month, 1)
+    return babel_dates.format_date(value, "LLLL yyyy", locale=locale(language))
+
+
+def format_number(value: int | float | Decimal, language: str) -> str:
+    return format_decimal(value, locale=locale(language))
+
+
+def format_money(value: int | float | Decimal | str, language: str) -> str:
+    """Euros: "450 000 €" (fi, sv), "€450,000" (en); cents only when there are any."""
+    amount = Decimal(str(value))
+    pattern = None
+    if amount == amount.to_integral_value():
+        pattern = locale(language).currency_formats["standard"].pattern.replace(".00", "")
+    return format_currency(
+        amount, "EUR", format=pattern, locale=locale(language), currency_digits=pattern is None
+    )

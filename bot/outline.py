@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
 
-from babel.dates import format_date, get_month_names
+from babel.dates import get_month_names
 
 from bot import i18n
 from bot.content import Content, Section
@@ -252,8 +251,7 @@ def display(content: Content, section: Section, value: str | None, language: str
         names = content.subthemes
         return "; ".join(names[s].title[language] for s in value.split(",") if s in names)
     if section.kind == "month":
-        year, month = (int(part) for part in value.split("-"))
-        return format_date(date(year, month, 1), "LLLL yyyy", locale=i18n.locale(language))
+        return i18n.format_month(value, language)
     if section.kind == "money":
-        return i18n.fmt_euros(Decimal(value), language)
+        return i18n.format_money(value, language)
     return value

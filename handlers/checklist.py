@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot.checklist import (
     NO,
+    NO_SUBTHEME,
     UNSURE,
     YES,
     is_gap,
@@ -94,7 +95,10 @@ def _question(context: BotContext, step: Step, answers: dict[str, str]) -> tuple
                     )
                 ]
             )
-        rows.append([(_("None of these"), callback("ck", "z", run, index))])
+        # "None of these" is ticked like a sub-theme but excludes them: ticking it clears the
+        # sub-themes' ticks and ticking a sub-theme clears it, both in plain sight.
+        mark = "☑" if NO_SUBTHEME in step.selected else "☐"
+        rows.append([(f"{mark} {_('None of these')}", callback("ck", "z", run, index))])
         if step.selected:
             rows.append([(_("Continue ➡️"), callback("ck", "ok", run, index))])
     else:
@@ -198,9 +202,11 @@ async def button(update: Update, context: BotContext) -> None:
     elif action == "t" and item.kind == "subthemes" and extra:
         await _toggle(update, context, step, extra[0])
     elif action == "z" and item.kind == "subthemes":
-        await _answer(update, context, step, item, subtheme_answer([]))
+        chosen = () if NO_SUBTHEME in step.selected else (NO_SUBTHEME,)
+        await _choose(update, context, Step(step.run, step.index, chosen))
     elif action == "ok" and item.kind == "subthemes" and step.selected:
-        await _answer(update, context, step, item, subtheme_answer(list(step.selected)))
+        ticked = [s for s in step.selected if s != NO_SUBTHEME]
+        await _answer(update, context, step, item, subtheme_answer(ticked))
     elif action == "b" and step.index > 0:
         previous = Step(step.run, step.index - 1)
         await conversations.set_state(context.db, context.user.id, _state(previous))
@@ -234,12 +240,17 @@ async def _toggle(update: Update, context: BotContext, step: Step, subtheme_id: 
     if subtheme_id not in context.services.content.subthemes:
         await answer_button(update, context.gettext("This button is no longer valid."), True)
         return
-    selected = list(step.selected)
+    selected = [s for s in step.selected if s != NO_SUBTHEME]
     if subtheme_id in selected:
         selected.remove(subtheme_id)
     else:
         selected.append(subtheme_id)
-    step = Step(step.run, step.index, tuple(selected))
+    await _choose(update, context, Step(step.run, step.index, tuple(selected)))
+
+
+async def _choose(update: Update, context: BotContext, step: Step) -> None:
+    """Keep the ticks so far (they survive a restart) and show them."""
+    assert context.user is not None
     await conversations.set_state(context.db, context.user.id, _state(step))
     await _ask(update, context, step, new_message=False)
 

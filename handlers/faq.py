@@ -19,7 +19,6 @@ from handlers.common import (
     callback,
     callback_parts,
     send,
-    shorten,
     show,
     typed_text,
 )
@@ -184,7 +183,7 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
         buttons: list[list[tuple[str, str]]] = [
             [
                 (
-                    shorten(entries[s.entry_id].text[context.lang].question),
+                    entries[s.entry_id].text[context.lang].short,
                     callback("faq", "e", s.entry_id, *faq_log.quote(query)),
                 )
             ]
@@ -214,7 +213,7 @@ async def send_entry(
             buttons.append(
                 [
                     (
-                        "↪ " + shorten(related.text[context.lang].question),
+                        "↪ " + related.text[context.lang].short,
                         callback("faq", "e", related_id),
                     )
                 ]
@@ -259,7 +258,7 @@ async def topic(update: Update, context: BotContext, topic_id: str) -> None:
     content = context.services.content
     chosen = content.topics[topic_id]
     buttons: Keyboard = [
-        [(shorten(entry.text[context.lang].question), callback("faq", "e", entry.id))]
+        [(entry.text[context.lang].short, callback("faq", "e", entry.id))]
         for entry in content.entries_in(topic_id)
     ] + [[(_("⬅️ Topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]]
     await show(update, context, f"<b>{escape(chosen.title[context.lang])}</b>", buttons)

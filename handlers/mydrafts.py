@@ -7,7 +7,7 @@ from telegram import Update
 from bot import i18n
 from bot.context import BotContext
 from bot.intent import Expect
-from bot.outline import clean_text, progress
+from bot.outline import progress, validate
 from bot.rendering import render
 from handlers import flows, outline, start
 from handlers.common import (
@@ -26,7 +26,6 @@ from storage.conversations import Conversation
 from storage.drafts import Draft
 
 RENAME_FLOW = "rename"
-NAME_LIMIT = 150
 PAGE_SIZE = 8
 
 
@@ -62,7 +61,7 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
                 "name": outline.draft_name(context, draft, answers),
                 "status": _status_word(context, draft),
                 "progress": f"{filled}/{total_sections}",
-                "edited": i18n.fmt_timestamp(draft.updated_at, context.lang),
+                "edited": i18n.format_datetime(draft.updated_at, context.lang),
             }
         )
     first = page * PAGE_SIZE + 1
@@ -108,9 +107,9 @@ async def send_card(
         name=outline.draft_name(context, draft, answers),
         status=_status_word(context, draft),
         progress=_("{filled}/{total} sections filled", filled=filled, total=total),
-        created=i18n.fmt_timestamp(draft.created_at, context.lang),
-        edited=i18n.fmt_timestamp(draft.updated_at, context.lang),
-        submitted=i18n.fmt_timestamp(draft.submitted_at, context.lang)
+        created=i18n.format_datetime(draft.created_at, context.lang),
+        edited=i18n.format_datetime(draft.updated_at, context.lang),
+        submitted=i18n.format_datetime(draft.submitted_at, context.lang)
         if draft.submitted_at
         else None,
         _=_,
@@ -161,7 +160,14 @@ async def button(update: Update, context: BotContext) -> None:
         await conversations.set_state(
             context.db, context.user.id, Conversation(RENAME_FLOW, "name", {"draft": draft.id})
         )
-        await send(update, context, _("Type the new name for the draft."))
+        await send(
+            update,
+            context,
+            _(
+                "Type the new name for the draft. It is also the outline's working title "
+                "(section 1)."
+            ),
+        )
     elif action == "del" and draft.editable:
         name = outline.draft_name(context, draft, await drafts.answers(context.db, draft.id))
         await show(
@@ -205,15 +211,16 @@ async def rename_to(update: Update, context: BotContext, state: Conversation, te
         await conversations.set_state(context.db, context.user.id, None)
         await start.send_menu(update, context)
         return
-    name = " ".join(clean_text(text).split())
-    if not 1 <= len(name) <= NAME_LIMIT:
+    # The name is the working title: the same rules as when it is typed in the outline.
+    section = next(s for s in context.services.content.outline if s.id == drafts.TITLE)
+    answers = await drafts.answers(context.db, draft.id)
+    name, problem = validate(section, " ".join((text or "").split()), answers)
+    if problem is not None or name is None:
+        assert problem is not None
         await send(
             update,
             context,
-            _(
-                "A name has 1 to {limit} characters. Type the new name for the draft.",
-                limit=NAME_LIMIT,
-            ),
+            outline.problem_text(context, problem) + "\n" + _("Type the new name for the draft."),
         )
         return
     async with context.db.transaction() as conn:

@@ -20,7 +20,7 @@ from bot.checklist import selected_subthemes
 from bot.content import Section
 from bot.context import BotContext
 from bot.delivery import send_html
-from bot.documents import Labels, outline_docx
+from bot.documents import Labels, file_name, outline_docx
 from bot.intent import Expect
 from bot.outline import (
     MAX_DRAFTS,
@@ -82,11 +82,8 @@ def _step(state: Conversation | None) -> Step | None:
 
 
 def draft_name(context: BotContext, draft: Draft, answers: dict[str, str]) -> str:
-    return (
-        draft.name
-        or answers.get("title")
-        or context.gettext("Untitled draft {number}", number=draft.id)
-    )
+    """The working title, which renaming changes too; "Untitled draft N" until there is one."""
+    return answers.get(drafts.TITLE) or context.gettext("Untitled draft {number}", number=draft.id)
 
 
 # -- starting -----------------------------------------------------------------------------------
@@ -343,7 +340,7 @@ async def _take(
         await send(
             update,
             context,
-            f"<b>{heading} · {escape(section_title)}</b>\n{_problem_text(context, problem)}",
+            f"<b>{heading} · {escape(section_title)}</b>\n{problem_text(context, problem)}",
             buttons,
         )
         return
@@ -359,7 +356,7 @@ async def _confirm_money(
     assert context.user is not None
     waiting = Conversation(state.flow, state.step, {**state.data, "money": problem.value})
     await conversations.set_state(context.db, context.user.id, waiting)
-    amount = i18n.fmt_euros(Decimal(problem.value), context.lang)
+    amount = i18n.format_money(Decimal(problem.value), context.lang)
     await send(
         update,
         context,
@@ -373,7 +370,7 @@ async def _confirm_money(
     )
 
 
-def _problem_text(context: BotContext, problem: Problem) -> str:
+def problem_text(context: BotContext, problem: Problem) -> str:
     _ = context.gettext
     messages: dict[str, str] = {
         "empty": _("The answer is empty. Please write your answer as text."),
@@ -505,17 +502,7 @@ async def _step_action(
         await conversations.set_state(context.db, context.user.id, _state(previous))
         await ask_step(update, context, previous, new_message=False, answers=answers)
     elif action == "x":
-        await conversations.set_state(context.db, context.user.id, None)
-        filled, total = progress(content, answers)
-        await start.send_menu(
-            update,
-            context,
-            _(
-                "Saved ({filled}/{total} sections). Continue any time from /mydrafts.",
-                filled=filled,
-                total=total,
-            ),
-        )
+        await start.send_menu(update, context, await leave(context, step))
     else:
         await _stale(update, context)
 
@@ -540,6 +527,33 @@ async def _money_answer(
         return
     await conversations.set_state(context.db, context.user.id, _state(step))
     await ask_step(update, context, step, new_message=False, answers=answers)
+
+
+async def leave(context: BotContext, state: Conversation | Step) -> str:
+    """Leave the outline (💾 Save and exit, /cancel); returns what to tell the user.
+
+    A draft with nothing in it is deleted rather than kept: it holds nothing to continue, and
+    an "Untitled draft" in /mydrafts would only look like lost work. The user is told so."""
+    _ = context.gettext
+    assert context.user is not None
+    step = state if isinstance(state, Step) else _step(state)
+    found = await drafts.get_with_answers(context.db, step.draft, context.user.id) if step else None
+    if found is not None and found[0].editable and not found[1]:
+        async with context.db.transaction() as conn:
+            await conversations.clear(conn, context.user.id)
+            await drafts.delete(conn, found[0].id)
+        return _(
+            "Nothing was filled in yet, so no draft was kept. Start one any time with /outline."
+        )
+    await conversations.set_state(context.db, context.user.id, None)
+    if found is None:
+        return _("Cancelled.")
+    filled, total = progress(context.services.content, found[1])
+    return _(
+        "Saved ({filled}/{total} sections). Continue any time from /mydrafts.",
+        filled=filled,
+        total=total,
+    )
 
 
 # -- review, download, submit, reopen -----------------------------------------------------------
@@ -595,8 +609,8 @@ async def send_review(
 def _status(context: BotContext, draft: Draft) -> str:
     _ = context.gettext
     if draft.submitted_at:
-        return _("Submitted {when}", when=i18n.fmt_timestamp(draft.submitted_at, context.lang))
-    return _("Draft, last edited {when}", when=i18n.fmt_timestamp(draft.updated_at, context.lang))
+        return _("Submitted {when}", when=i18n.format_datetime(draft.submitted_at, context.lang))
+    return _("Draft, last edited {when}", when=i18n.format_datetime(draft.updated_at, context.lang))
 
 
 async def _draft_action(update: Update, context: BotContext, action: str, draft: Draft) -> None:
@@ -663,10 +677,12 @@ async def send_docx(update: Update, context: BotContext, draft: Draft) -> None:
         status=_status(context, draft),
         not_answered=_("(not answered yet)"),
     )
-    data = outline_docx(content, name, answers, context.lang, labels)
+    data = outline_docx(
+        content, name, answers, context.lang, labels, author=answers.get("organisation", "")
+    )
     chat = update.effective_chat
     assert chat is not None
-    filename = f"outline-{draft.id}.docx"
+    filename = file_name(answers.get(drafts.TITLE, ""), f"outline-{draft.id}")
     await context.bot.send_document(
         chat.id,
         document=data,

@@ -131,9 +131,15 @@ async def _switch_language(update: Update, context: BotContext, code: str) -> No
 async def cancel(update: Update, context: BotContext) -> None:
     _ = context.gettext
     assert context.user is not None
-    had_flow = await flows.state(context) is not None
+    state = await flows.state(context)
+    if state is not None and state.flow == "outline":
+        from handlers import outline  # here: handlers.outline imports this module
+
+        # Say where the draft is and how to go on, not only "Cancelled".
+        await send_menu(update, context, await outline.leave(context, state))
+        return
     await conversations.set_state(context.db, context.user.id, None)
-    await send_menu(update, context, _("Cancelled.") if had_flow else _("Nothing to cancel."))
+    await send_menu(update, context, _("Cancelled.") if state else _("Nothing to cancel."))
 
 
 async def menu_button(update: Update, context: BotContext) -> None:

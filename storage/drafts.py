@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from storage.db import Database, Memo, Unit, utcnow
 
+TITLE = "title"  # the outline section whose answer is the draft's name (migration 0007)
 _COLUMNS = (
     "id, user_id, name, status, language, created_at, updated_at, submitted_at, reopened_from"
 )
@@ -24,7 +25,7 @@ _WITH_ANSWERS = (
 class Draft:
     id: int
     user_id: int
-    name: str | None
+    name: str | None  # no longer written: the name is the TITLE answer (migration 0007)
     status: str
     language: str
     created_at: str
@@ -140,10 +141,9 @@ async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) ->
 
 
 async def rename(conn: Unit, draft_id: int, name: str) -> None:
-    _remembered(conn.db).write(conn, draft_id)
-    await conn.execute(
-        "UPDATE drafts SET name = ?, updated_at = ? WHERE id = ?", (name, utcnow(), draft_id)
-    )
+    """A draft's name is its working title (the "title" answer): one value, so the review, the
+    DOCX and the exports never disagree. Saved as any answer is, with its history."""
+    await save_answer(conn, draft_id, TITLE, name)
 
 
 async def delete(conn: Unit, draft_id: int) -> None:

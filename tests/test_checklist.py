@@ -33,7 +33,9 @@ async def _walk(user, language, answer_for):
         if item.kind == "subthemes":
             for label in choice:
                 await user.press(label)
-            await user.press(CONTINUE[language] if choice else _none(language))
+            if not choice:
+                await user.press("☐ " + _none(language))
+            await user.press(CONTINUE[language])
         else:
             await user.press(YES[language] if choice == "yes" else NO[language])
 
@@ -196,3 +198,29 @@ async def test_buttons_of_a_finished_run_do_nothing_harmful(bot):
     assert await conversations.get(bot.db, user.user_id) is None
     await user.press("🔁 Check again")
     assert f"1/{len(ITEMS)}" in user.last_with_buttons().text
+
+
+async def test_a_sub_theme_tick_and_none_of_these_exclude_each_other_visibly(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/checklist")
+    await user.press("Yes")
+    await user.press(_subtheme_label("en", "identify"))
+    labels = [label for label, _ in user.last_with_buttons().buttons]
+    assert _subtheme_label("en", "identify", ticked=True) in labels and "☐ None of these" in labels
+
+    await user.press("☐ None of these")  # clears the tick, in plain sight
+    labels = [label for label, _ in user.last_with_buttons().buttons]
+    assert "☑ None of these" in labels
+    assert _subtheme_label("en", "identify") in labels  # unticked
+    assert not any(label.startswith("☑") and "None" not in label for label in labels)
+
+    await user.press(_subtheme_label("en", "leisure"))  # and a sub-theme clears "None"
+    labels = [label for label, _ in user.last_with_buttons().buttons]
+    assert "☐ None of these" in labels and _subtheme_label("en", "leisure", ticked=True) in labels
+    await user.press(CONTINUE["en"])
+    assert (await _answers(bot, user.user_id))[ITEMS[1].id] == "leisure"
+
+    await user.press("⬅️ Back")
+    await user.press("☐ None of these")
+    await user.press(CONTINUE["en"])
+    assert (await _answers(bot, user.user_id))[ITEMS[1].id] == "none"

@@ -189,3 +189,77 @@ async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_without(tm
         await server.wait_closed()
     assert TOKEN not in stderr.decode()
     assert "s3cret-token_1" not in stderr.decode()
+
+
+def test_console_saves_files_without_overwriting_and_readable_by_the_owner_only(tmp_path):
+    downloads = tmp_path / "files"
+    downloads.mkdir()
+    (downloads / "keep.txt").write_text("mine")
+    env = {"BOT_DATABASE": str(tmp_path / "c.sqlite3"), "BOT_CONSOLE_DOWNLOADS": str(downloads)}
+    result = run_bot("console", "--lang", "en", env=env, stdin="/start\n/mydata\n/mydata\n")
+    assert result.returncode == 0, result.stderr
+    saved = sorted(
+        (p for p in downloads.iterdir() if p.name != "keep.txt"), key=lambda p: len(p.name)
+    )
+    assert len(saved) == 2, result.stdout
+    first, second = saved
+    assert second.stem == first.stem + "-1" and second.suffix == first.suffix
+    for path in saved:
+        assert f"saved to {path}" in result.stdout
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.stat().st_size > 0
+    assert (downloads / "keep.txt").read_text() == "mine"
+
+
+def test_console_saves_to_downloads_in_the_working_directory_by_default(tmp_path):
+    env = {"BOT_DATABASE": str(tmp_path / "c.sqlite3")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    full_env.update(env, PYTHONPATH=os.getcwd())
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--lang", "en"],
+        input="/start\n/mydata\n",
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    [saved] = list((tmp_path / "downloads").iterdir())
+    assert f"saved to {os.path.join('downloads', saved.name)}" in result.stdout
+
+
+async def test_export_into_a_pipe_that_closes_early_ends_quietly(bot, settings):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await user.send("A title long enough " * 5)
+    [draft_id] = [r[0] for r in await bot.db.fetchall("SELECT id FROM drafts")]
+    for _ in range(400):  # far more than a pipe holds
+        await bot.db.execute(
+            "INSERT INTO drafts (user_id, language, created_at, updated_at) "
+            "SELECT user_id, language, created_at, updated_at FROM drafts WHERE id = ?",
+            (draft_id,),
+        )
+    await bot.db.execute(
+        "INSERT INTO draft_answers SELECT d.id, 'need', ?, d.created_at FROM drafts d",
+        ("x" * 2000,),
+    )
+    status, error = _export_into_a_closing_pipe(settings.database)
+    assert status in (0, 141)
+    assert "Traceback" not in error and "BrokenPipe" not in error, error
+
+
+def _export_into_a_closing_pipe(database) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env["BOT_DATABASE"] = str(database)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "export", "--format", "csv", "--status", "all"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(100)
+    process.stdout.close()  # as `head` does once it has its lines
+    error = process.stderr.read().decode()
+    return process.wait(timeout=60), error

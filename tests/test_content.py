@@ -99,7 +99,7 @@ async def test_a_changing_answer_ends_with_the_date_in_the_users_language(bot, l
     user = await bot.user(user_id=700, language_code=language)
     entry = CONTENT.entries["future-calls"]
     [reply] = await user.send(f"/start faq_{entry.id}")
-    day = i18n.fmt_long_date(entry.checked, language)
+    day = i18n.format_long_date(entry.checked, language)
     answer_end = reply.text.split("\n\n<i>")[0]
     assert answer_end.endswith(CHECKED_LINE[language] + day)
     if language == "en":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import zipfile
+from datetime import date
 from html.parser import HTMLParser
 from importlib import resources
 
@@ -68,6 +70,7 @@ async def test_csv_export_opens_in_excel_and_neutralizes_formulas(outlines, sett
     titles = {row[header.index("Working title")] for row in body}
     assert "'" + INJECTION + " <script>x</script>" in titles
     assert all(row[header.index("Status")] == "submitted" for row in body)
+    assert all(row[header.index("Name")] == row[header.index("Working title")] for row in body)
     need = answer_for(SECTIONS[INDEX["need"]])
     assert all(row[header.index(SECTIONS[INDEX["need"]].text["en"].title)] == need for row in body)
 
@@ -89,24 +92,39 @@ async def test_csv_export_opens_in_excel_and_neutralizes_formulas(outlines, sett
     assert {row[column] for row in rows[1:]} == {'\'-1 "quoted" ;\nnext line'}
 
 
-async def test_xlsx_export_has_a_frozen_header_and_neutralized_cells(outlines, settings, tmp_path):
+async def test_xlsx_export_has_typed_cells_and_a_frozen_header(outlines, settings, tmp_path):
     target = tmp_path / "out.xlsx"
     result = _export(settings, "--format", "xlsx", "--lang", "fi", "-o", str(target))
     assert result.returncode == 0, result.stderr
     sheet = openpyxl.load_workbook(target).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Numero" and SECTIONS[0].text["fi"].title in rows[0]
+    header = rows[0]
+    assert header[0] == "Numero" and SECTIONS[0].text["fi"].title in header
     assert sheet.freeze_panes == "B2"
     assert len(rows) == 3
-    assert any(str(cell).startswith("'=HYPERLINK") for row in rows for cell in row if cell)
-    assert not any(str(cell).startswith("=") for row in rows for cell in row if cell)
-    # The same cells as the CSV export (compared with the database above); an empty answer
-    # is an empty cell.
-    text = _export(settings, "--format", "csv", "--lang", "fi").stdout.removeprefix("\ufeff")
-    assert [[cell or "" for cell in row] for row in rows] == list(
-        csv.reader(io.StringIO(text), delimiter=";")
-    )
-    assert any(cell is None for row in rows for cell in row)
+    cells = {c.column_letter: c for c in sheet[1]}
+    column = {cell.value: letter for letter, cell in cells.items()}
+
+    def cell(row, title):
+        return sheet[f"{column[title]}{row}"]
+
+    titles = [cell(r, SECTIONS[0].text["fi"].title) for r in (2, 3)]
+    # Strings are strings: never evaluated, so written exactly as typed, without an apostrophe.
+    assert {c.value for c in titles} == {"Plain project", INJECTION + " <script>x</script>"}
+    assert all(c.data_type == "s" for c in titles)
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    phone = cell(2, SECTIONS[INDEX["phone"]].text["fi"].title)
+    assert phone.value in (None, "+358 40 123 4567")
+    budget = cell(2, SECTIONS[INDEX["budget"]].text["fi"].title)
+    assert budget.data_type == "n" and budget.value == 250000 and "€" in budget.number_format
+    start = cell(2, SECTIONS[INDEX["start_month"]].text["fi"].title)
+    assert start.is_date and start.value.date() == date(2027, 3, 1)
+    assert start.number_format == "mmmm yyyy"
+    submitted = cell(2, "Lähetetty")
+    assert submitted.is_date and submitted.number_format.endswith(('"+02:00"', '"+03:00"'))
+    assert cell(2, "Tila").value == "lähetetty"  # the status in the coordinator's language
+    assert cell(2, "Nimi").value == titles[0].value  # one title
+    assert any(c is None for row in rows for c in row)  # an empty answer is an empty cell
     # Long answers wrap: the workbook's default format, so every cell has it.
     assert sheet["A1"].font.b and not sheet["A2"].font.b
     assert all(c.alignment.wrap_text for row in sheet.iter_rows() for c in row if c.value)
@@ -115,6 +133,69 @@ async def test_xlsx_export_has_a_frozen_header_and_neutralized_cells(outlines, s
         styles = package.read("xl/styles.xml").decode()
     normal = styles.split("<cellStyleXfs")[1].split("</cellStyleXfs>")[0]
     assert 'wrapText="1"' in normal
+
+
+@pytest.mark.parametrize(
+    ("value", "prefixed"),
+    [
+        ("=HYPERLINK(1)", True),
+        ("+SUM(A1)", True),
+        ("-2+3", True),
+        ("@cmd", True),
+        ("\tx", True),
+        ("\rx", True),
+        ("  =1+1", True),
+        ("\u200b=HYPERLINK(1)", True),
+        ("\ufeff\u200d@x", True),
+        ("＝1+1", True),
+        ("＋1", True),
+        ("－1", True),
+        ("＠x", True),
+        ("+358-40-123", True),  # "-" subtracts: a formula
+        ("- a bullet", True),
+        ("+358 40 123 4567", False),
+        ("+358 (0)40 123 4567", False),
+        ("-12,5", False),
+        ("-1 234.50", False),
+        (" +358 40 123 4567", False),
+        ("Plain text", False),
+        ("", False),
+        ("a=b", False),
+    ],
+)
+def test_csv_prefixes_exactly_what_a_spreadsheet_would_evaluate(value, prefixed):
+    from bot.exports import neutralize
+
+    assert neutralize(value) == ("'" + value if prefixed else value)
+
+
+async def test_csv_numbers_months_times_and_statuses_are_for_people(outlines, settings):
+    await outlines.db.execute(
+        "UPDATE draft_answers SET value = '250000.5' WHERE section_id = 'budget'"
+    )
+    await outlines.db.execute(
+        "UPDATE draft_answers SET value = '+358 40 123 4567' WHERE section_id = 'phone'"
+    )
+    for language, budget, status in (
+        ("fi", "250000,5", "lähetetty"),
+        ("sv", "250000,5", "inskickat"),
+        ("en", "250000.5", "submitted"),
+    ):
+        text = _export(settings, "--format", "csv", "--lang", language).stdout
+        header, *body = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";")
+        row = dict(zip(header, body[0], strict=True))
+        titles = {s.id: s.text[language].title for s in SECTIONS}
+        assert row[titles["budget"]] == budget
+        assert row[titles["phone"]] == "+358 40 123 4567"
+        assert (row[titles["start_month"]], row[titles["end_month"]]) == ("2027-03", "2028-10")
+        assert row[header[1]] == status
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}\+0[23]:00", row[header[5]])
+
+
+async def test_html_report_translates_statuses(outlines, settings):
+    report = _export(settings, "--format", "html", "--lang", "sv", "--status", "all").stdout
+    assert "inskickat" in report and "utkast" in report
+    assert ">submitted<" not in report and "submitted ·" not in report
 
 
 async def test_json_export_uses_stable_keys_and_matches_the_database(outlines, settings, bot):
@@ -227,9 +308,7 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
         "SELECT a.value FROM draft_answers a JOIN drafts d ON d.id = a.draft_id "
         "WHERE a.section_id = 'title' AND d.status = 'submitted'"
     )
-    assert sorted(row[column] for row in body) == sorted(
-        "'" + v if v.startswith("=") else v for v in (r["value"] for r in stored)
-    )
+    assert sorted(row[column] for row in body) == sorted(r["value"] for r in stored)
     await coordinator.send("/export")
     await coordinator.press("HTML")
     await coordinator.press("Submitted")
@@ -363,3 +442,20 @@ async def test_an_export_too_big_for_telegram_goes_zipped_or_is_refused(outlines
     assert len(bot.telegram.calls_of("sendDocument")) == 2
     assert "too big for Telegram" in coordinator.last.text
     assert "python -m bot export" in coordinator.last.text
+
+
+async def test_stats_gap_lines_read_as_sentences_with_the_count_first(bot):
+    from tests.test_checklist import ITEMS, _walk
+
+    user = await bot.user(language_code="en")
+    await user.send("/checklist")
+    await _walk(user, "en", lambda i, item: [] if item.kind == "subthemes" else "no")
+    coordinator = await bot.user(user_id=9001, language_code="en")
+    [reply] = await coordinator.send("/stats")
+    assert "Most common gaps (number of answers):" in reply.text
+    gaps = {item.text["en"].gap.replace("'", "&#x27;") for item in ITEMS} | {
+        item.text["en"].gap for item in ITEMS
+    }
+    lines = [line for line in reply.text.split("\n") if line.startswith("• 1 × ")]
+    assert len(lines) == 5 and all(line.removeprefix("• 1 × ") in gaps for line in lines)
+    assert ".: " not in reply.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from importlib import resources
 
 import pytest
@@ -46,6 +47,24 @@ def test_check_content_lists_every_problem_and_fails(tmp_path):
     assert any("used twice" in line for line in lines)
     assert any("'ghost' does not exist" in line for line in lines)
     assert any("contacts.toml" in line for line in lines)
+    assert any("[fi]: missing short" in line for line in lines)
+
+
+def test_every_entry_has_a_short_button_label_and_check_content_enforces_it(tmp_path):
+    for entry in CONTENT.entries.values():
+        for language in ("fi", "sv", "en"):
+            assert 1 <= len(entry.text[language].short) <= 40, entry.id
+    root = tmp_path / "content"
+    shutil.copytree(resources.files("content"), root)
+    faq = root / "faq" / "theme.toml"
+    text = faq.read_text("utf-8")
+    text = text.replace('short = "What is ET 4.1.7?"', 'short = "' + "x" * 41 + '"', 1)
+    text = text.replace('short = "Vad är ET 4.1.7?"', 'short = "Temats huvudmål"', 1)
+    faq.write_text(text, "utf-8")
+    result = run_bot("check-content", env={"BOT_CONTENT_DIR": str(root)})
+    assert result.returncode == 1
+    assert "41 characters, more than 40" in result.stdout
+    assert "short 'Temats huvudmål' is also" in result.stdout
 
 
 def test_the_faq_covers_the_theme_card_in_three_languages():
@@ -95,7 +114,9 @@ async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bo
     assert "<i>Source:" in reply.text
     labels = [label for label, _ in reply.buttons]
     assert labels[:2] == ["👍", "👎"]
-    assert any(label.startswith("↪ ") for label in labels)
+    assert [label for label in labels if label.startswith("↪ ")] == [
+        "↪ " + CONTENT.entries[related].text["en"].short for related in entry.related
+    ]
 
     [row] = await _log(bot)
     assert row["outcome"] == "answer" and row["language"] == "en"
@@ -192,6 +213,9 @@ async def test_did_you_mean_offers_choices_and_none_of_these(bot):
     assert reply.text == "Did you mean one of these?"
     assert 2 <= len(reply.buttons) <= 4
     assert reply.buttons[-1][0] == "None of these"
+    # Suggestions carry the entries' short labels: whole, never cut into look-alikes.
+    shorts = {entry.text["en"].short for entry in CONTENT.entries.values()}
+    assert all(label in shorts for label, _ in reply.buttons[:-1])
     first_label, first_data = reply.buttons[0]
     [answer] = await user.press(first_label)
     assert answer.text.startswith("<b>")
@@ -211,7 +235,7 @@ async def test_topic_browser_leads_to_answers(bot):
     [listing] = await user.press(first_topic.title["sv"])
     assert listing is menu  # edited in place
     first_entry = CONTENT.entries_in(first_topic.id)[0]
-    [answer] = await user.press(first_entry.text["sv"].question[:59])
+    [answer] = await user.press(first_entry.text["sv"].short)
     assert first_entry.text["sv"].question in answer.text
     assert await _log(bot) == []  # browsing is not a query
 

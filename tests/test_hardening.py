@@ -232,8 +232,8 @@ async def test_control_characters_never_reach_the_database(bot):
     await user.press("✏️ Rename")
     await user.send("\x00Our\x01 project\x7f\x1b[31m")
     assert "Renamed: <b>Our project[31m</b>." in user.messages()[-2].text
-    [name] = [row["name"] for row in await bot.db.fetchall("SELECT name FROM drafts")]
-    assert name == "Our project[31m"
+    [name] = await bot.db.fetchall("SELECT value FROM draft_answers WHERE section_id = 'title'")
+    assert name["value"] == "Our project[31m"
     await user.press("📄 Download (DOCX)")
     assert bot.telegram.calls_of("sendDocument")
     await user.send("how much\x00 money\x07 is there?")
@@ -295,10 +295,15 @@ async def _many_drafts(bot, user_id: int, count: int) -> None:
     async with bot.db.transaction() as conn:
         for n in range(count):
             stamp = f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}+00:00"
+            draft_id = await conn.insert(
+                "INSERT INTO drafts (user_id, language, created_at, updated_at) "
+                "VALUES (?, 'en', ?, ?)",
+                (user_id, stamp, stamp),
+            )
             await conn.execute(
-                "INSERT INTO drafts (user_id, name, language, created_at, updated_at) "
-                "VALUES (?, ?, 'en', ?, ?)",
-                (user_id, f"Draft number {n}", stamp, stamp),
+                "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) "
+                "VALUES (?, 'title', ?, ?)",
+                (draft_id, f"Draft number {n}", stamp),
             )
 
 

@@ -64,9 +64,15 @@ def test_placeholders_and_markup_are_the_same_in_every_translation(language):
 
 def test_dates_and_numbers_follow_the_locale():
     day = date(2027, 3, 1)
-    assert i18n.fmt_date(day, "fi") == "1.3.2027"
-    assert "2027" in i18n.fmt_date(day, "sv") and "mars" in i18n.fmt_date(day, "sv")
-    assert i18n.fmt_euros(125000, "fi") == "125\xa0000,00\xa0€"
-    # English as written in Finland (en_FI): the same grouping as Finnish, English month names.
-    assert i18n.fmt_number(1234.5, "en") == "1\xa0234,5"
-    assert i18n.fmt_date(day, "en") == "1 Mar 2027"
+    assert i18n.format_date(day, "fi") == "1.3.2027"
+    assert "2027" in i18n.format_date(day, "sv") and "mars" in i18n.format_date(day, "sv")
+    assert i18n.format_money(125000, "fi") == "125\xa0000\xa0€"
+    assert i18n.format_money("125000.5", "sv") == "125\xa0000,50\xa0€"
+    # English readers get English conventions, not Finland's.
+    assert i18n.format_number(1234.5, "en") == "1,234.5"
+    assert i18n.format_date(day, "en") == "1 Mar 2027"
+    assert i18n.format_money(450000, "en") == "€450,000"
+    # Stored timestamps are UTC and shown as local time in Finland (EET in winter).
+    assert i18n.format_datetime("2026-12-03T16:10:00+00:00", "en") == "3 Dec 2026, 18:10"
+    assert i18n.format_datetime("2026-12-03T16:10:00+00:00", "fi") == "3.12.2026 18.10"
+    assert i18n.format_month("2027-03", "fi") == "maaliskuu 2027"

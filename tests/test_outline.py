@@ -316,6 +316,28 @@ async def test_download_gives_a_docx_with_every_section(bot):
     for section in SECTIONS:
         assert section.text["fi"].title in text
     assert answer_for(SECTIONS[INDEX["need"]]) in text
+    # Properties a word processor shows: the title, the organisation as author, the language.
+    properties = parsed.core_properties
+    assert properties.title == answer_for(SECTIONS[INDEX["title"]])
+    assert properties.author == answer_for(SECTIONS[INDEX["organisation"]])
+    assert properties.language == "fi-FI" and "python-docx" not in properties.last_modified_by
+    assert properties.created.year >= 2026
+    # Named after the draft, in safe ASCII.
+    assert document.filename.startswith("title-answer-with-tags-ampersands")
+    assert document.filename.endswith(".docx") and document.filename.isascii()
+
+
+async def test_a_draft_without_a_title_downloads_as_outline_n(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await user.send("🎈🎈🎈")  # a title with nothing a file name can use
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    await user.press("💾 Save and exit")
+    await user.send("/mydrafts")
+    await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+    await user.press("📄 Download (DOCX)")
+    [call] = bot.telegram.calls_of("sendDocument")
+    assert call.params["document"].filename == f"outline-{draft_id}.docx"
 
 
 async def test_several_drafts_rename_and_delete_with_confirmation(bot):
@@ -403,3 +425,99 @@ async def test_the_menu_leaves_a_flow_so_a_question_is_not_taken_as_an_answer(bo
     await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
     await user.press("▶️ Continue")
     assert f"1/{len(SECTIONS)}" in user.last.text  # nothing lost: the draft continues
+
+
+@pytest.mark.parametrize(
+    ("language", "amount", "month", "moment"),
+    [
+        ("en", "€250,000", "March 2027", r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}"),
+        ("fi", "250\xa0000\xa0€", "maaliskuu 2027", r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}\.\d{2}"),
+        ("sv", "250\xa0000\xa0€", "mars 2027", r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}\.\d{2}"),
+    ],
+)
+async def test_dates_times_and_amounts_follow_the_users_language(
+    bot, language, amount, month, moment
+):
+    import re
+
+    user = await bot.user(language_code=language)
+    await user.send("/outline")
+    await fill(user, language)
+    review = html_to_text("\n".join(m.text for m in user.messages()[-3:]))
+    assert amount in review and month in review
+    assert re.search(moment, review), review[:300]
+    await user.send("/mydrafts")
+    assert re.search(moment, html_to_text(user.last.text))
+    if language == "en":  # no Finnish formats left in English
+        assert "250\xa0000" not in review and not re.search(r"\d\.\d{2}\b", review)
+
+
+async def test_the_name_and_the_working_title_are_one_title(bot, settings):
+    import json
+
+    from tests.test_cli import run_bot
+
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await fill(user, "en", skip=("phone",))
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    await user.send("/mydrafts")
+    await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+    await user.press("✏️ Rename")
+    assert "working title" in user.last.text
+    await user.send("ab")  # the working title's own rule: at least 3 characters
+    assert "at least 3" in user.last.text
+    await user.send("Join In & more")
+    assert (await _answers(bot, draft_id))["title"] == "Join In & more"
+
+    await user.press("👁 Review")
+    review = html_to_text(user.last.text)
+    assert review.startswith("Join In & more") or "Join In & more" in review.split("\n")[0]
+    assert review.count("Join In & more") >= 2  # the heading and section 1
+    await user.press("📄 Download (DOCX)")
+    document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
+    parsed = docx.Document(io.BytesIO(document.input_file_content))
+    assert parsed.core_properties.title == "Join In & more"
+    assert parsed.paragraphs[0].text == "Join In & more"
+
+    # And the other way round: a new working title in section 1 renames the draft.
+    await user.press("✏️ 1. Working title")
+    await user.send("Mukaan! for everyone")
+    await user.send("/mydrafts")
+    assert "Mukaan! for everyone" in user.last.text and "Join In" not in user.last.text
+    exported = run_bot(
+        "export",
+        "--format",
+        "json",
+        "--status",
+        "all",
+        env={"BOT_DATABASE": str(settings.database)},
+    )
+    [record] = json.loads(exported.stdout)
+    assert record["name"] == record["sections"]["title"] == "Mukaan! for everyone"
+
+
+async def test_cancel_in_the_outline_says_the_draft_is_saved_and_how_to_continue(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await fill(user, "en", stop_before=2)
+    [reply] = await user.send("/cancel")
+    assert reply.text.startswith(f"Saved (2/{len(SECTIONS)} sections).")
+    assert "/mydrafts" in reply.text
+    assert len(await _draft_ids(bot, user.user_id)) == 1
+    assert await conversations.get(bot.db, user.user_id) is None
+
+
+@pytest.mark.parametrize("leave", ["button", "/cancel"])
+async def test_leaving_a_new_draft_with_nothing_in_it_keeps_no_empty_draft(bot, leave):
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    if leave == "button":
+        await user.press("💾 Save and exit")
+    else:
+        await user.send("/cancel")
+    assert "Nothing was filled in yet, so no draft was kept" in user.last.text
+    assert await _draft_ids(bot, user.user_id) == []
+    assert await conversations.get(bot.db, user.user_id) is None
+    await user.send("/mydrafts")
+    assert "You have no drafts yet." in user.last.text

@@ -311,8 +311,8 @@ async def test_a_remembered_draft_follows_its_answers_and_is_only_its_owners(db)
     async with db.transaction() as conn:
         await drafts.rename(conn, draft_id, "Join in")
         assert await drafts.submit(conn, draft_id)
-    draft, _ = await drafts.get_with_answers(db, draft_id, 7)
-    assert (draft.name, draft.status) == ("Join in", "submitted")
+    draft, answers = await drafts.get_with_answers(db, draft_id, 7)
+    assert (answers["title"], draft.status) == ("Join in", "submitted")  # the name is the title
 
     async with db.transaction() as conn:
         await privacy.delete_user(conn, 7, keep_submitted=False)
@@ -406,3 +406,45 @@ async def test_a_user_read_just_before_the_purge_deletes_them_is_not_remembered(
     assert await purge == (1, 0)
     user, state = await users_repo.touch(db, 7, "en")
     assert (user.is_new, state) == (True, None)
+
+
+async def test_migration_7_makes_a_drafts_name_its_working_title_and_loses_neither(tmp_path):
+    path = tmp_path / "bot.sqlite3"
+    old = Database(path)
+    await old.open(target_version=6)
+    try:
+        await old.execute(
+            "INSERT INTO users (id, language, first_seen, last_seen) VALUES (7, 'en', 'x', 'x')"
+        )
+        for draft_id, name in ((1, "Renamed"), (2, None), (3, "Named, no title")):
+            await old.execute(
+                "INSERT INTO drafts (id, user_id, name, language, created_at, updated_at) "
+                "VALUES (?, 7, ?, 'en', 't0', 't1')",
+                (draft_id, name),
+            )
+        for draft_id, title in ((1, "Old title"), (2, "Only a title")):
+            await old.execute(
+                "INSERT INTO draft_answers VALUES (?, 'title', ?, 't0')", (draft_id, title)
+            )
+            await old.execute(
+                "INSERT INTO draft_history (draft_id, section_id, value, saved_at) "
+                "VALUES (?, 'title', ?, 't0')",
+                (draft_id, title),
+            )
+    finally:
+        await old.close()
+
+    db = Database(path)
+    await db.open()
+    try:
+        titles = {r[0]: r[1] for r in await db.fetchall(
+            "SELECT draft_id, value FROM draft_answers WHERE section_id = 'title'"
+        )}  # fmt: skip
+        assert titles == {1: "Renamed", 2: "Only a title", 3: "Named, no title"}
+        history = await db.fetchall(
+            "SELECT value FROM draft_history WHERE draft_id = 1 ORDER BY id"
+        )
+        assert [r[0] for r in history] == ["Old title", "Renamed"]
+        assert (await db.fetchone("SELECT COUNT(*) FROM drafts WHERE name IS NOT NULL"))[0] == 0
+    finally:
+        await db.close()
