@@ -133,6 +133,7 @@ async def delete_button(update: Update, context: BotContext) -> None:
             await privacy.delete_user(
                 conn, context.user.id, keep_submitted=context.services.settings.keep_submitted
             )
+        await context.db.checkpoint()
         await show(update, context, _("Your data was deleted. If you write again, I start afresh."))
     elif action == ["keep"]:
         await show(update, context, _("Nothing was deleted."))

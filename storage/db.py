@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import os
 import re
 import sqlite3
 import time
@@ -52,6 +53,18 @@ class DatabaseError(Exception):
 def utcnow() -> str:
     """The current time as stored in the database: ISO 8601, UTC, seconds precision."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _private_file(path: Path) -> None:
+    """The database holds personal data: readable by its owner only. SQLite gives its -wal and
+    -shm files the database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:  # not ours to change (another owner, a read-only mount): open() will say
+        pass
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -93,7 +106,7 @@ class Database:
 
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(_private_file, self.path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -102,6 +115,9 @@ class Database:
             await self._refuse_newer_schema()  # before anything writes to the file
             await self._conn.execute("PRAGMA journal_mode = WAL")
             await self._conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are overwritten, not just unlinked: /deletedata must not leave a
+            # user's text in free pages of the file.
+            await self._conn.execute("PRAGMA secure_delete = ON")
             # FULL (default): a committed answer survives a killed process and a power cut.
             # NORMAL: survives a killed process; a power cut may lose the last commits.
             await self._conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
@@ -149,6 +165,11 @@ class Database:
             self._data_version = data_version
             self.forget_remembered()
         self._checked_at = max(self._checked_at, checked_at)
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and empty it: after an erasure, so that the old
+        pages holding the erased text do not linger in the WAL until enough other writes."""
+        await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")

@@ -114,4 +114,5 @@ async def purge(db: Database, before: str, *, keep_submitted: bool) -> tuple[int
         conn.forget_remembered()
         for user_id in users:
             await delete_user(conn, user_id, keep_submitted=keep_submitted)
+    await db.checkpoint()
     return len(users), len(drafts)

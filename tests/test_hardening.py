@@ -452,3 +452,22 @@ async def test_a_429_for_one_chat_pauses_that_chat_only(bot):
     assert not paused.done()
     [late] = await paused
     assert late.text == reply.text
+
+
+async def test_erased_text_leaves_the_files_and_the_files_are_private(bot, settings):
+    import os
+    import stat
+
+    secret = "Salainen-Hanke-QX7"
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await user.send(f"{secret} title")
+    await user.send(f"is {secret} eligible?")
+    await user.send("/deletedata")
+    await user.press("🗑 Yes, delete my data")
+    files = [settings.database, settings.database.with_name(settings.database.name + "-wal")]
+    for path in files:
+        if path.exists():
+            assert secret.encode() not in path.read_bytes(), path.name
+    for path in settings.database.parent.glob(settings.database.name + "*"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
