@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from storage.db import Database, Memo, Unit, utcnow
 
+VERSIONS_KEPT = 20  # per section of a draft, the current value included
 TITLE = "title"  # the outline section whose answer is the draft's name (migration 0007)
 _COLUMNS = (
     "id, user_id, name, status, language, created_at, updated_at, submitted_at, reopened_from"
@@ -136,6 +137,14 @@ async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) ->
     await conn.execute(
         "INSERT INTO draft_history (draft_id, section_id, value, saved_at) VALUES (?, ?, ?, ?)",
         (draft_id, section_id, value, now),
+    )
+    # The oldest versions beyond VERSIONS_KEPT go: a script saving one section in a loop must
+    # not grow the database (and /mydata) without bound.
+    await conn.execute(
+        "DELETE FROM draft_history WHERE draft_id = ? AND section_id = ? AND id <= "
+        "(SELECT id FROM draft_history WHERE draft_id = ? AND section_id = ? "
+        "ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (draft_id, section_id, draft_id, section_id, VERSIONS_KEPT),
     )
     await conn.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id))
 

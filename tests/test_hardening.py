@@ -471,3 +471,21 @@ async def test_erased_text_leaves_the_files_and_the_files_are_private(bot, setti
             assert secret.encode() not in path.read_bytes(), path.name
     for path in settings.database.parent.glob(settings.database.name + "*"):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
+
+
+async def test_only_the_latest_versions_of_a_section_are_kept(bot):
+    from storage.drafts import VERSIONS_KEPT
+
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    for n in range(VERSIONS_KEPT + 15):
+        await user.send("/mydrafts")
+        await user.press(next(label for label, _ in user.last.buttons if label.startswith("1. ")))
+        await user.press("✏️ Rename")
+        await user.send(f"Title version {n}")
+    rows = await bot.db.fetchall(
+        "SELECT value FROM draft_history WHERE section_id = 'title' ORDER BY id"
+    )
+    assert [r["value"] for r in rows] == [
+        f"Title version {n}" for n in range(15, VERSIONS_KEPT + 15)
+    ]
