@@ -173,10 +173,12 @@ async def test_two_fast_taps_and_simultaneous_messages_keep_the_flow_intact(bot)
         data = dict(step.buttons)[SECTIONS[INDEX["org_type"]].options[0].label["en"]]
 
         def tap() -> dict:
+            query = f"cq{bot.telegram.next_update_id()}"
+            bot.telegram.presses.append(query)  # so the fixture checks that each was answered
             return {
                 "update_id": bot.telegram.next_update_id(),
                 "callback_query": {
-                    "id": str(bot.telegram.next_update_id()),
+                    "id": query,
                     "from": user._from(),
                     "chat_instance": "1",
                     "data": data,
