@@ -175,8 +175,11 @@ async def test_end_month_before_start_month_is_refused(bot):
     user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=INDEX["end_month"], skip=("phone",))
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    before = await _answers(bot, draft_id)
     [reply] = await user.send("1/2027")  # the reason, with the step's buttons
     assert "cannot end before it starts" in reply.text
+    assert await _answers(bot, draft_id) == before
 
 
 async def test_a_start_month_after_the_end_month_is_refused(bot):
