@@ -506,6 +506,11 @@ class TelegramUser:
             if before.get(message.message_id, -1) != message.edits
         ]
 
+    def delete(self, message: SentMessage) -> None:
+        """Delete a bot's message for both sides, as a person can in a private chat: editing it
+        then fails with "message to edit not found", as in Telegram."""
+        del self.telegram.messages[message.chat_id][message.message_id]
+
     def messages(self) -> list[SentMessage]:
         return self.telegram.sent_to(self.chat)
 

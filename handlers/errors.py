@@ -150,3 +150,7 @@ async def on_error(update: object, context: BotContext) -> None:
             )
         except Exception:
             log.exception("could not tell the user about the error in update %s", update_id)
+    # The handler groups after the one that failed would run without what it should have done:
+    # after a failed load_user, a greeting went out without the user, the privacy notice or
+    # their language. The user has the apology; the update ends here.
+    raise ApplicationHandlerStop

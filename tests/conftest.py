@@ -1,14 +1,16 @@
 """The real Application over the in-process stand-in for Telegram.
 
-Every test that uses `bot` ends by checking that nothing the bot sent broke Telegram's rules
-(message length, HTML, callback data size): the stand-in records such calls as violations.
+Every test that drives a bot ends by checking that nothing the bot sent broke Telegram's rules
+(message length, HTML, callback data size) and that every button press was answered: the `bot`
+fixture and `running()` do it for the bot in this process; a test of a bot in another process
+calls `assert_telegram_rules_kept` on its stand-in.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -74,16 +76,27 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[Harness]:
+def assert_telegram_rules_kept(telegram: FakeTelegram) -> None:
+    assert telegram.violations == [], "the bot sent requests Telegram would refuse"
+    assert telegram.unanswered_presses() == [], "a button press was never answered"
+
+
+@asynccontextmanager
+async def running_harness(settings: Settings) -> AsyncIterator[Harness]:
+    """A bot on `settings` for the length of the block, checked like the `bot` fixture's."""
     harness = Harness(settings)
     await harness.start()
     try:
         yield harness
     finally:
         await harness.stop()
-    assert harness.telegram.violations == [], "the bot sent requests Telegram would refuse"
-    assert harness.telegram.unanswered_presses() == [], "a button press was never answered"
+    assert_telegram_rules_kept(harness.telegram)
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[Harness]:
+    async with running_harness(settings) as harness:
+        yield harness
 
 
 def replace_settings(settings: Settings, **changes) -> Settings:

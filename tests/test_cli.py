@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import ConfigError, Settings
 from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http
+from tests.conftest import assert_telegram_rules_kept
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789_-"
 
@@ -133,6 +134,7 @@ async def test_the_bot_long_polls_a_bot_api_server_over_real_http(tmp_path):
     assert process.returncode == 0
     assert TOKEN not in stderr.decode(), "the token leaked into the log"
     assert TOKEN.split(":")[1] not in stderr.decode()
+    assert_telegram_rules_kept(telegram)
 
 
 async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_without(tmp_path):
@@ -189,6 +191,7 @@ async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_without(tm
         await server.wait_closed()
     assert TOKEN not in stderr.decode()
     assert "s3cret-token_1" not in stderr.decode()
+    assert_telegram_rules_kept(telegram)
 
 
 def test_console_saves_files_without_overwriting_and_readable_by_the_owner_only(tmp_path):

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import sqlite3
 import zipfile
 from datetime import date
 from html.parser import HTMLParser
@@ -325,6 +326,40 @@ async def test_export_in_chat_for_a_coordinator(outlines, bot):
     assert len(bot.telegram.calls_of("sendDocument")) == 4
 
 
+async def test_an_export_of_several_pages_holds_every_outline_once_in_order(bot, settings):
+    """Exports read the outlines a page (storage.reports.PAGE) at a time: no row may be lost or
+    repeated where one page ends and the next begins."""
+    from storage.reports import PAGE
+
+    count = 2 * PAGE + 7
+    now = "2027-03-01T10:00:00+00:00"
+    with sqlite3.connect(settings.database) as conn:  # as another process would write them
+        conn.execute("INSERT INTO users (id, first_seen, last_seen) VALUES (600, ?, ?)", (now, now))
+        conn.executemany(
+            "INSERT INTO drafts (id, user_id, status, language, created_at, updated_at, "
+            "submitted_at) VALUES (?, 600, 'submitted', 'fi', ?, ?, ?)",
+            [(n, now, now, now) for n in range(1, count + 1)],
+        )
+        conn.executemany(
+            "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) "
+            "VALUES (?, 'title', ?, ?)",
+            [(n, f"Outline {n}", now) for n in range(1, count + 1)],
+        )
+    coordinator = await bot.user(user_id=9001, language_code="en")
+    await coordinator.send("/export")
+    await coordinator.press("CSV")
+    await coordinator.press("Submitted")
+    await coordinator.press("All sub-themes")
+    [call] = bot.telegram.calls_of("sendDocument")
+    assert call.params["caption"] == f"Outlines: {count}."
+    document = call.params["document"].input_file_content.decode("utf-8-sig")
+    header, *body = csv.reader(io.StringIO(document), delimiter=";")
+    title = header.index(SECTIONS[INDEX["title"]].text["en"].title)
+    assert [(row[0], row[title]) for row in body] == [
+        (str(n), f"Outline {n}") for n in range(1, count + 1)
+    ]
+
+
 async def test_non_coordinators_get_nothing_and_learn_nothing(outlines, bot, caplog):
     applicant = await bot.user(user_id=501, language_code="en")
     [unknown] = await applicant.send("/nonsense")
@@ -370,15 +405,13 @@ async def test_unanswered_groups_similar_questions_most_frequent_first(bot, sett
 
 
 async def test_reload_with_broken_content_keeps_the_old_content(tmp_path, settings):
-    from tests.conftest import Harness, replace_settings
+    from tests.conftest import replace_settings, running_harness
 
     folder = tmp_path / "content"
     shutil.copytree(
         resources.files("content"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__")
     )  # type: ignore[arg-type]
-    harness = Harness(replace_settings(settings, content_dir=folder))
-    await harness.start()
-    try:
+    async with running_harness(replace_settings(settings, content_dir=folder)) as harness:
         coordinator = await harness.user(user_id=9001, language_code="en")
         entries = (folder / "faq" / "theme.toml").read_text("utf-8")
         (folder / "faq" / "theme.toml").write_text(
@@ -396,9 +429,6 @@ async def test_reload_with_broken_content_keeps_the_old_content(tmp_path, settin
         assert reply.text.startswith("Content reloaded:")
         [answer] = await coordinator.send("What is the ET 4.1.7 theme?")
         assert "What is this theme all about?" in answer.text
-    finally:
-        await harness.stop()
-    assert harness.telegram.violations == []
 
 
 async def test_coordinators_added_on_the_command_line_are_coordinators(bot, settings):

@@ -10,6 +10,8 @@ import pytest
 
 from bot import content as content_module
 from bot.faq import FaqMatcher, evaluate, read_labelled, tokens
+from bot.rendering import html_to_text
+from tests.conftest import replace_settings, running_harness
 from tests.test_cli import run_bot
 
 CONTENT = content_module.load_valid()
@@ -138,6 +140,26 @@ async def test_a_clear_question_is_answered_with_feedback_and_related_buttons(bo
     )
     assert "query_id" not in dict(feedback)  # the user's vote does not lead to their query
     assert (await _log(bot))[0]["feedback"] == 1
+
+
+async def test_answers_holding_html_characters_are_shown_as_typed(tmp_path, settings):
+    """The README promises FAQ answers are shown as typed: `&` and `<` are text, not markup."""
+    folder = tmp_path / "content"
+    shutil.copytree(
+        resources.files("content"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__")
+    )  # type: ignore[arg-type]
+    theme = folder / "faq" / "theme.toml"
+    typed = "R&D costs < 5 % of the budget: <b>not</b> a rule &amp; not a tag."
+    first = "ET 4.1.7 is a national theme of ESF+ funding in Finland."
+    text = theme.read_text("utf-8")
+    assert first in text
+    theme.write_text(text.replace(first, f"{first} {typed}"), "utf-8")
+    async with running_harness(replace_settings(settings, content_dir=folder)) as harness:
+        user = await harness.user(language_code="en")
+        [reply] = await user.send("What is the ET 4.1.7 theme?")
+    assert "R&amp;D costs &lt; 5 % of the budget: &lt;b&gt;not&lt;/b&gt;" in reply.text
+    assert "&amp;amp; not a tag." in reply.text
+    assert typed in html_to_text(reply.text)
 
 
 async def test_buttons_of_earlier_versions_quoting_id_and_token_still_work(bot):

@@ -16,6 +16,7 @@ import pytest
 
 from bot.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
 from storage import Database, DatabaseError
+from tests.conftest import assert_telegram_rules_kept
 from tests.test_cli import TOKEN, bot_env, run_bot
 from tests.test_outline import INDEX, SECTIONS, answer_for
 
@@ -110,6 +111,7 @@ async def test_sigkill_mid_outline_loses_no_acknowledged_answer(tmp_path):
             await telegram.wait_for_events(person.chat, answered, 60)
             step = len(_answers(database).get(person.user_id, {})) + 1
             assert f"Step {step}/{len(SECTIONS)}" in person.messages()[-1].text
+    assert_telegram_rules_kept(telegram)
 
 
 async def test_a_flaky_bot_api_slows_the_bot_but_loses_nothing(tmp_path):
@@ -153,6 +155,7 @@ async def test_a_flaky_bot_api_slows_the_bot_but_loses_nothing(tmp_path):
     log = b"".join(stderr).decode()
     assert "Traceback" not in log
     assert TOKEN not in log
+    assert_telegram_rules_kept(telegram)
 
 
 async def test_two_fast_taps_and_simultaneous_messages_keep_the_flow_intact(bot):
@@ -170,10 +173,12 @@ async def test_two_fast_taps_and_simultaneous_messages_keep_the_flow_intact(bot)
         data = dict(step.buttons)[SECTIONS[INDEX["org_type"]].options[0].label["en"]]
 
         def tap() -> dict:
+            query = f"cq{bot.telegram.next_update_id()}"
+            bot.telegram.presses.append(query)  # so the fixture checks that each was answered
             return {
                 "update_id": bot.telegram.next_update_id(),
                 "callback_query": {
-                    "id": str(bot.telegram.next_update_id()),
+                    "id": query,
                     "from": user._from(),
                     "chat_instance": "1",
                     "data": data,
@@ -264,6 +269,7 @@ async def test_sighup_reloads_valid_content_in_a_running_bot(tmp_path):
                 break
             await asyncio.sleep(0.1)
         assert "What is this theme all about?" in user.last.text
+    assert_telegram_rules_kept(telegram)
 
 
 async def test_the_bot_api_client_uploads_files_and_keeps_the_token_out_of_errors():

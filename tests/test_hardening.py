@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from bot.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
+from tests.conftest import assert_telegram_rules_kept
 from tests.test_cli import TOKEN, bot_env
 
 VICTIM = 4242
@@ -118,6 +119,7 @@ async def test_a_forged_webhook_request_is_refused_before_its_body_is_read(tmp_p
     assert "not json" not in bot.stderr  # what a stranger sent is not logged
     assert bot.secret is None or bot.secret not in bot.stderr
     assert TOKEN not in bot.stderr and TOKEN.split(":")[1] not in bot.stderr
+    assert_telegram_rules_kept(bot.telegram)
 
 
 @pytest.mark.parametrize("code", [401, 404])
@@ -412,11 +414,10 @@ def test_personal_data_is_one_file_or_one_zip_when_that_fits():
 
 
 async def test_one_users_flood_is_told_once_then_dropped_and_others_are_served(settings):
-    from tests.conftest import Harness, replace_settings
+    from tests.conftest import replace_settings, running_harness
 
-    harness = Harness(replace_settings(settings, flood_burst=5, flood_rate=0.001))
-    await harness.start()
-    try:
+    flood = replace_settings(settings, flood_burst=5, flood_rate=0.001)
+    async with running_harness(flood) as harness:
         flooder = await harness.user(user_id=6001, language_code="en", start=False)
         replies = [await flooder.send(f"question number {n}?") for n in range(12)]
         menu = await flooder.send("/menu")
@@ -427,9 +428,6 @@ async def test_one_users_flood_is_told_once_then_dropped_and_others_are_served(s
         assert (await harness.db.fetchone("SELECT count(*) FROM faq_queries"))[0] == 5
         someone = await harness.user(user_id=6002, language_code="en")
         assert someone.last.text.startswith("Hello Testi")
-    finally:
-        await harness.stop()
-    assert harness.telegram.violations == []
 
 
 async def test_a_429_for_one_chat_pauses_that_chat_only(bot):

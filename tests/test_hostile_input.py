@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.content import load_valid
 from bot.intent import Expect, in_step
 from bot.outline import clean_text
-from tests.conftest import Harness
+from tests.conftest import Harness, assert_telegram_rules_kept
 
 CONTENT = load_valid()
 TITLE = Expect("text", CONTENT.outline[0].min_length)
@@ -77,8 +77,7 @@ def session(tmp_path_factory):
 
 
 def _no_violations(session: Session) -> None:
-    violations = session.harness.telegram.violations
-    assert violations == [], violations[:3]
+    assert_telegram_rules_kept(session.harness.telegram)
 
 
 @given(text=TEXTS)

@@ -175,8 +175,31 @@ async def test_end_month_before_start_month_is_refused(bot):
     user = await bot.user(language_code="en")
     await user.send("/outline")
     await fill(user, "en", stop_before=INDEX["end_month"], skip=("phone",))
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    before = await _answers(bot, draft_id)
     [reply] = await user.send("1/2027")  # the reason, with the step's buttons
     assert "cannot end before it starts" in reply.text
+    assert await _answers(bot, draft_id) == before
+
+
+async def test_a_start_month_after_the_end_month_is_refused(bot):
+    """The end month is checked against the start as it is typed; the start, changed from the
+    review once both are there, is checked against the end."""
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    await fill(user, "en", skip=("phone",))
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    before = await _answers(bot, draft_id)
+    assert (before["start_month"], before["end_month"]) == ("2027-03", "2028-10")
+    edit = f"✏️ {INDEX['start_month'] + 1}. "
+    await user.press(
+        next(label for label, _ in user.last_with_buttons().buttons if label.startswith(edit))
+    )
+    [reply] = await user.send("11/2028")
+    assert "cannot end before it starts" in reply.text
+    assert await _answers(bot, draft_id) == before
+    await user.send("10/2028")  # the same month as the end is a one-month project
+    assert (await _answers(bot, draft_id))["start_month"] == "2028-10"
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "document"])

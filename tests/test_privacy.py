@@ -7,10 +7,12 @@ import json
 import logging
 import sqlite3
 
-from tests.conftest import Harness, replace_settings
+from bot import content as content_module
+from tests.conftest import replace_settings, running_harness
 from tests.test_cli import run_bot
 from tests.test_coordinator import _submit_outline
 
+CHECKLIST = content_module.load_valid().checklist
 USER_TABLES = {
     "users": "id",
     "conversations": "user_id",
@@ -49,9 +51,7 @@ async def test_the_first_contact_shows_the_notice_with_the_controller(tmp_path, 
     configured = replace_settings(
         settings, controller_name="Example Ministry", controller_contact="privacy@example.org"
     )
-    harness = Harness(configured)
-    await harness.start()
-    try:
+    async with running_harness(configured) as harness:
         user = await harness.user(language_code="en", start=False)
         replies = await user.send("/start outline")  # a deep link first: the notice comes first
         assert replies[0].text.startswith("🔒 <b>Privacy</b>")
@@ -60,8 +60,6 @@ async def test_the_first_contact_shows_the_notice_with_the_controller(tmp_path, 
         assert "🔒" not in later[0].text  # only once
         [full] = await user.send("/privacy")
         assert "Who can see it" in full.text and "Example Ministry" in full.text
-    finally:
-        await harness.stop()
 
 
 async def test_a_notice_that_cannot_be_noted_as_seen_is_shown_again_and_nothing_fails(bot, caplog):
@@ -96,6 +94,9 @@ async def test_mydata_contains_exactly_the_users_data(bot):
     assert {a["section_id"] for a in data["drafts"][0]["answers"]} >= {"title", "email"}
     assert len(data["drafts"][0]["history"]) >= len(data["drafts"][0]["answers"])
     assert [r["user_id"] for r in data["checklist_runs"]] == [802]
+    [answer] = data["checklist_runs"][0]["answers"]  # the one "Yes" pressed
+    assert (answer["item_id"], answer["answer"]) == (CHECKLIST[0].id, "yes")
+    assert answer["answered_at"]
     assert data["feedback"][0]["entry_id"] == "subthemes-all"
     assert [q["query"] for q in data["questions"]] == ["what are the subthemes"]
     assert "801" not in json.dumps(data)
@@ -105,6 +106,7 @@ async def test_mydata_contains_exactly_the_users_data(bot):
 async def test_deletedata_removes_every_row_and_the_user_starts_afresh(bot):
     other = await _someone_with_everything(bot, 901)
     user = await _someone_with_everything(bot, 902)
+    others_rows = await _rows_referring_to(bot.db, other.user_id)
     await user.send("/deletedata")
     await user.press("↩️ No, keep it")
     assert await _rows_referring_to(bot.db, 902) != {}
@@ -113,16 +115,16 @@ async def test_deletedata_removes_every_row_and_the_user_starts_afresh(bot):
     assert "Your data was deleted" in user.last.text
     assert await _rows_referring_to(bot.db, 902) == {}
     assert await bot.db.fetchall("SELECT * FROM drafts WHERE user_id IS NULL") == []
-    assert (await _rows_referring_to(bot.db, 901))["drafts"] == 2  # others keep theirs
+    assert await _rows_referring_to(bot.db, other.user_id) == others_rows  # others keep theirs
+    assert others_rows["drafts"] == 2
     [reply] = await user.send("/start")
     assert "🔒" in reply.text  # a new user again
-    assert other.user_id == 901
+    [reply] = await other.send("/start")
+    assert "🔒" not in reply.text  # the other user is still known
 
 
 async def test_kept_submitted_outlines_lose_their_contact_details(tmp_path, settings):
-    harness = Harness(replace_settings(settings, keep_submitted=True))
-    await harness.start()
-    try:
+    async with running_harness(replace_settings(settings, keep_submitted=True)) as harness:
         user = await _someone_with_everything(harness, 903)
         await user.send("/deletedata")
         assert "kept for the programme" in user.last.text
@@ -138,8 +140,6 @@ async def test_kept_submitted_outlines_lose_their_contact_details(tmp_path, sett
         }
         assert "title" in sections and not sections & {"contact_name", "email", "phone"}
         assert await harness.db.fetchall("SELECT * FROM draft_history") == []
-    finally:
-        await harness.stop()
 
 
 async def test_purge_is_a_dry_run_by_default_and_deletes_with_yes(bot, settings):
@@ -162,9 +162,11 @@ async def test_purge_is_a_dry_run_by_default_and_deletes_with_yes(bot, settings)
 
 async def test_backup_while_the_database_is_written_opens_and_matches(bot, settings, tmp_path):
     writer = await bot.user(user_id=1201, language_code="en")
+    for n in range(10):  # written before the backup starts: the copy must hold them
+        await writer.send(f"question number {n} about funding?")
 
     async def keep_writing():
-        for n in range(60):
+        for n in range(10, 60):
             await writer.send(f"question number {n} about funding?")
 
     target = tmp_path / "backup.sqlite3"
@@ -176,10 +178,14 @@ async def test_backup_while_the_database_is_written_opens_and_matches(bot, setti
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(target) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        copied = copy.execute("SELECT COUNT(*) FROM faq_queries").fetchone()[0]
+        copied = copy.execute("SELECT * FROM faq_queries ORDER BY id").fetchall()
         assert copy.execute("SELECT id FROM users").fetchall() == [(1201,)]
-    live = (await bot.db.fetchone("SELECT COUNT(*) FROM faq_queries"))[0]
-    assert 0 <= copied <= live == 60
+    live = [tuple(row) for row in await bot.db.fetchall("SELECT * FROM faq_queries ORDER BY id")]
+    assert len(live) == 60
+    # One moment's snapshot: what was there when the backup began, then the queries written
+    # meanwhile up to some point, each row as the live database has it.
+    assert len(copied) >= 10
+    assert copied == live[: len(copied)]
     again = run_bot("backup", str(target), env={"BOT_DATABASE": str(settings.database)})
     assert again.returncode == 2  # never overwrites
 
@@ -208,19 +214,13 @@ async def test_every_table_with_user_data_is_covered_by_these_tests(bot):
 
 
 async def test_retention_purges_inactive_users_when_the_bot_starts_and_daily(tmp_path, settings):
-    first = Harness(settings)
-    await first.start()
-    await first.user(user_id=1301, language_code="en")
-    await first.db.execute("UPDATE users SET last_seen = '2020-01-01T00:00:00+00:00'")
-    await first.stop()
+    async with running_harness(settings) as first:
+        await first.user(user_id=1301, language_code="en")
+        await first.db.execute("UPDATE users SET last_seen = '2020-01-01T00:00:00+00:00'")
 
-    harness = Harness(replace_settings(settings, retention_days=30))
-    await harness.start()
-    try:
+    async with running_harness(replace_settings(settings, retention_days=30)) as harness:
         for _ in range(100):  # the purge runs as a background task right after start-up
             if await _rows_referring_to(harness.db, 1301) == {}:
                 break
             await asyncio.sleep(0.02)
         assert await _rows_referring_to(harness.db, 1301) == {}
-    finally:
-        await harness.stop()
