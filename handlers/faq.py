@@ -104,7 +104,8 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
     _ = context.gettext
     entries = context.services.content.entries
     if match.outcome == "answer" and match.best is not None:
-        await send_entry(update, context, entries[match.best.entry_id], query)
+        see_also = [s.entry_id for s in match.see_also]
+        await send_entry(update, context, entries[match.best.entry_id], query, see_also)
     elif match.outcome == "suggest":
         buttons: list[list[tuple[str, str]]] = [
             [
@@ -122,8 +123,14 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
 
 
 async def send_entry(
-    update: Update, context: BotContext, entry: Entry, query: QueryRef | None = None
+    update: Update,
+    context: BotContext,
+    entry: Entry,
+    query: QueryRef | None = None,
+    see_also: list[str] | None = None,
 ) -> None:
+    """An answer with 👍/👎, then the runners-up of the match ("see also": the user may have
+    meant one of them, and picking one is logged like a suggestion), then related entries."""
     _ = context.gettext
     text = entry.text[context.lang]
     html = render("faq_answer.html", text=text, _=_)
@@ -134,7 +141,17 @@ async def send_entry(
             ("👎", callback("faq", "f", entry.id, "d", *q)),
         ]
     ]
+    shown = {entry.id}
+    for other_id in see_also or ():
+        other = context.services.content.entries.get(other_id)
+        if other is not None and other_id not in shown:
+            shown.add(other_id)
+            # A button label is plain text: the question goes in unescaped.
+            label = _("Or: {question}").format(question=other.text[context.lang].question)
+            buttons.append([(shorten(label), callback("faq", "e", other_id, *q))])
     for related_id in entry.related:
+        if related_id in shown:
+            continue
         related = context.services.content.entries.get(related_id)
         if related is not None:
             buttons.append(
