@@ -127,7 +127,23 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--lang", choices=LANGUAGES)
     unanswered = sub.add_parser("unanswered", help="questions the content does not answer yet")
     unanswered.add_argument("--since", type=_date, help="YYYY-MM-DD")
-    unanswered.add_argument("--lang", choices=LANGUAGES)
+    unanswered.add_argument("--lang", choices=LANGUAGES, help="also the language of a QUESTION")
+    teach = unanswered.add_mutually_exclusive_group()
+    teach.add_argument(
+        "--attach", nargs=2, metavar=("GROUP", "ENTRY_ID"),
+        help="attach a group (its #id in the list, or a question in quotes) to an FAQ entry as "
+        "a new variant in its language",
+    )  # fmt: skip
+    teach.add_argument(
+        "--out-of-scope", metavar="GROUP",
+        help='mark a group (#id or question) out of scope: it gets "I don\'t know" at once',
+    )  # fmt: skip
+    content = sub.add_parser("content", help="content editors' tools")
+    content.add_argument("action", choices=["learned"], help="learned: variants taught in chat")
+    content.add_argument(
+        "--write", action="store_true",
+        help="append them to the entries' variants in content/faq (BOT_CONTENT_DIR)",
+    )  # fmt: skip
     coordinators = sub.add_parser("coordinators", help="manage coordinators stored in the database")
     coordinators.add_argument("action", choices=["add", "remove", "list"])
     coordinators.add_argument("user_id", nargs="?", type=int, help="Telegram user id")
@@ -198,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tools
 
             return getattr(tools, command.replace("-", "_"))(settings, args)
-        if command in ("export", "stats", "unanswered", "coordinators", "purge", "backup"):
+        if command in (
+            "export", "stats", "unanswered", "content", "coordinators", "purge", "backup"
+        ):  # fmt: skip
             from bot import tools
 
             return asyncio.run(getattr(tools, command)(settings, args))

@@ -14,11 +14,13 @@ score. Keywords add a bounded bonus. The best variant is the entry's score.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -28,6 +30,7 @@ from rapidfuzz import fuzz, process
 
 from bot.config import LANGUAGES
 from bot.content import Content
+from storage.learned import OUT_OF_SCOPE, VARIANT, Learned
 
 # Decided from the labelled evaluation set (content/eval/faq_eval.tsv, `python -m bot eval-faq`).
 ANSWER_SCORE = 64.0  # at least this, and
@@ -364,18 +367,88 @@ class _Index:
     affixes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     unknown_weight: float = 1.0
     expansions: dict[str, dict[str, float]] = field(default_factory=dict)
+    # stem -> the entries using it (for IDF; kept to add learned variants without a rebuild)
+    document_frequency: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 class FaqMatcher:
     """Built once per content version; `match` is then cheap and safe to call concurrently."""
 
-    def __init__(self, content: Content) -> None:
+    def __init__(self, content: Content, learned: Iterable[Learned] = ()) -> None:
         self.content = content
         self._indexes = {language: self._build(language) for language in LANGUAGES}
+        # What coordinators taught (storage.learned), in the order taught: a later decision on
+        # the same question replaces an earlier one.
+        self.learned: dict[tuple[str, str], Learned] = {}
+        self.out_of_scope: set[str] = set()
+        self.learn_all(learned)
+
+    def learn_all(self, items: Iterable[Learned]) -> None:
+        for item in items:
+            self.learn(item)
+
+    def learn(self, item: Learned) -> bool:
+        """Take a coordinator's decision at once: a variant joins the index of its language (no
+        rebuild), an out-of-scope question is answered "I don't know". False if it cannot apply
+        (an entry or language the content does not have)."""
+        if item.language not in LANGUAGES:
+            return False
+        if item.kind == VARIANT and (
+            item.entry_id not in self.content.entries
+            or item.language not in self.content.entries[item.entry_id].text
+        ):
+            return False
+        key = (item.language, item.query)
+        earlier = self.learned.get(key)
+        if earlier == item:
+            return True
+        self.learned[key] = item
+        if earlier is not None and earlier.kind == VARIANT:
+            # A variant cannot be taken out of an index: rebuild with the decisions as they are.
+            self._indexes = {language: self._build(language) for language in LANGUAGES}
+            self.out_of_scope = set()
+            for taught in self.learned.values():
+                self._apply(taught)
+        else:
+            self._apply(item)
+        return True
+
+    def _apply(self, item: Learned) -> None:
+        if item.kind == OUT_OF_SCOPE:
+            self.out_of_scope.add(item.query)
+        elif item.entry_id is not None:
+            self.out_of_scope.discard(item.query)
+            self._add_variant(self._indexes[item.language], item.entry_id, item.query)
+
+    def _add_variant(self, index: _Index, entry_id: str, phrase: str) -> None:
+        stems = tuple(tokens(phrase, index.language))
+        if not stems:
+            return
+        doc = len(index.docs)
+        index.docs.append((entry_id, stems))
+        index.doc_weights.append(1.0)
+        changed = set()
+        for stem in stems:
+            index.postings[stem].append(doc)
+            users = index.document_frequency[stem]
+            if entry_id not in users:
+                users.add(entry_id)
+                changed.add(stem)
+        total = max(1, len(self.content.entries))
+        for stem in changed:
+            if stem not in index.idf:
+                bisect.insort(index.vocabulary, stem)
+                for cut in range(5, len(stem)):
+                    index.affixes[stem[:cut]].add(stem)
+                    index.affixes[stem[-cut:]].add(stem)
+            index.idf[stem] = math.log(1 + total / len(index.document_frequency[stem]))
+        for other in {d for stem in changed for d in index.postings[stem]} | {doc}:
+            index.doc_weights[other] = sum(index.idf[s] for s in index.docs[other][1]) or 1.0
+        index.expansions.clear()  # the vocabulary changed: typo expansions are stale
 
     def _build(self, language: str) -> _Index:
         index = _Index(language)
-        document_frequency: dict[str, set[str]] = defaultdict(set)
+        document_frequency = index.document_frequency
         for entry in self.content.entries.values():
             text = entry.text.get(language)
             if text is None:
@@ -493,6 +566,9 @@ class FaqMatcher:
 
     def match(self, query: str, language: str) -> Match:
         """Match in the user's language; if that gives nothing usable, try the other two."""
+        normalized = " ".join(words(query))
+        if normalized in self.out_of_scope:  # a coordinator said the FAQ does not cover it
+            return Match("none", normalized, language)
         first = self._match_in(query, language)
         if first.outcome != "none":
             return first

@@ -277,9 +277,27 @@ def test_ask_prints_json_for_one_question_and_for_stdin_lines():
     assert [line["outcome"] for line in lines] == ["answer", "none"]
 
 
-def test_eval_faq_prints_figures_and_fails_under_thresholds():
+def test_eval_faq_checks_every_target_in_every_language(tmp_path):
     result = run_bot("eval-faq")
+    assert "all" in result.stdout and "top1" in result.stdout and "oos-none" in result.stdout
+    # The shipped set misses issue 19's direct-answer targets (see docs/matching.md): each
+    # language is named in its own FAIL line, and the exit code says so.
+    assert result.returncode == 1
+    assert "FAIL: sv: answered_directly" in result.stderr
+    lenient = ["--min-direct", "0", "--min-direct-per-language", "0", "--min-top1", "0"]
+    lenient += ["--max-false-accept", "1", "--min-oos-not-direct", "0", "--min-oos-none", "0"]
+    assert run_bot("eval-faq", *lenient).returncode == 0
+    # a|b: either entry is right; one language missing a target fails the whole run.
+    labelled = tmp_path / "set.tsv"
+    labelled.write_text(
+        "language\tquery\texpected\n"
+        "en\tWhat are the sub-themes?\tnone-such|subthemes-all\n"
+        "fi\talateemat\tsubthemes-all\n"
+        "sv\tvem vann matchen\tnone\n",
+        encoding="utf-8",
+    )
+    result = run_bot("eval-faq", str(labelled))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "all" in result.stdout and "top1" in result.stdout
-    strict = run_bot("eval-faq", "--min-top1", "1.01")
-    assert strict.returncode == 1 and "FAIL" in strict.stderr
+    labelled.write_text("language\tquery\texpected\nsv\talateemat\tfunding-rate\n", "utf-8")
+    result = run_bot("eval-faq", str(labelled))
+    assert result.returncode == 1 and "FAIL: sv: top1_accuracy 0.000 < 0.9" in result.stderr
