@@ -131,3 +131,30 @@ async def test_the_command_line_teaches_and_writes_the_variants_into_the_toml(
     # Written once: the second run finds nothing new.
     again = run_bot("content", "learned", env=env)
     assert "nothing new" in again.stdout
+
+
+def test_a_learned_variant_scores_as_if_it_were_in_the_content():
+    """The index grows in place (IDF and weights updated, no rebuild): the scores must be those
+    of a matcher built from content that has the variant."""
+    import dataclasses
+
+    from bot.faq import FaqMatcher, tokens
+    from storage.learned import Learned
+
+    loaded = content_module.load_valid()
+    entry = loaded.entries["who-can-apply"]
+    texts = dict(entry.text)
+    texts["fi"] = dataclasses.replace(texts["fi"], variants=(*texts["fi"].variants, QUESTION))
+    entries = dict(loaded.entries)
+    entries[entry.id] = dataclasses.replace(entry, text=texts)
+    built = FaqMatcher(dataclasses.replace(loaded, entries=entries))
+    taught = FaqMatcher(loaded, [Learned("variant", "fi", QUESTION, "who-can-apply")])
+    for query in (QUESTION, "voiko kunta hakea", "kunnanvaltuusto", "mikä on omarahoitus"):
+        stems = tokens(query, "fi")
+        assert taught._rank(stems, "fi") == built._rank(stems, "fi"), query
+    # Decided again (now out of scope), the variant leaves the index.
+    taught.learn(Learned("out_of_scope", "fi", QUESTION))
+    assert taught.match(QUESTION, "fi").outcome == "none"
+    assert taught._rank(tokens("kunnanvaltuusto", "fi"), "fi") == FaqMatcher(loaded)._rank(
+        tokens("kunnanvaltuusto", "fi"), "fi"
+    )
