@@ -38,6 +38,9 @@ ANSWER_GAP = 6.0  # this far ahead of the runner-up: answer directly
 # At least this: "did you mean" with up to three entries; below it "I don't know". Raised from 36
 # (issue 19): from 36 to 55 most scores were out-of-scope questions sharing a word with an entry.
 SUGGEST_SCORE = 56.0
+# Under "I don't know": the FAQ's nearest questions from this score, as buttons that make no
+# claim (a "did you mean" from here misled people asking about other services).
+CLOSEST_SCORE = 36.0
 SEE_ALSO_WITHIN = 16.0  # under an answer, runners-up this close to it (and >= SUGGEST_SCORE)
 KEYWORD_BONUS = 6.0  # per keyword found in the query,
 KEYWORD_BONUS_MAX = 12.0  # at most this in all
@@ -342,6 +345,13 @@ class Match:
         return self.ranked[:3] if self.outcome == "suggest" else ()
 
     @property
+    def closest(self) -> tuple[Scored, ...]:
+        """Under "I don't know": the nearest entries, if any came near at all."""
+        if self.outcome != "none":
+            return ()
+        return tuple(s for s in self.ranked[:3] if s.score >= CLOSEST_SCORE)
+
+    @property
     def see_also(self) -> tuple[Scored, ...]:
         """Under a direct answer: the runners-up close enough to it to be what was meant."""
         if self.outcome != "answer" or not self.ranked:
@@ -634,6 +644,7 @@ class Tally:
     wrong_answers: int = 0
     suggested: int = 0
     suggest_hits: int = 0
+    on_screen: int = 0  # in scope: an accepted entry is the answer or one of its buttons
     out_of_scope: int = 0
     false_accepts: int = 0
     oos_none: int = 0
@@ -662,6 +673,11 @@ class Tally:
                 self.answered += 1
             else:
                 self.wrong_answers += 1
+        shown = {s.entry_id for s in (*match.suggestions, *match.see_also, *match.closest)}
+        if match.outcome == "answer" and match.best:
+            shown.add(match.best.entry_id)
+        if shown & item.accepted:
+            self.on_screen += 1
         if match.outcome == "suggest":
             self.suggested += 1
             if item.accepted & {s.entry_id for s in match.suggestions}:
@@ -682,6 +698,7 @@ class Tally:
             "answered_directly": share(self.answered, self.in_scope),
             "wrong_answers": share(self.wrong_answers, self.in_scope),
             "suggest_hit_rate": share(self.suggest_hits, self.suggested),
+            "on_screen": share(self.on_screen, self.in_scope),
             "false_accept_rate": share(oos_direct, self.out_of_scope),
             "oos_not_direct": share(self.out_of_scope - oos_direct, self.out_of_scope)
             if self.out_of_scope

@@ -89,20 +89,23 @@ def eval_faq(settings: Settings, args: argparse.Namespace) -> int:
         shipped = resources.files("content").joinpath("eval", "faq_eval.tsv")
         lines = shipped.read_text(encoding="utf-8").splitlines()
     tallies = evaluate(FaqMatcher(loaded), read_labelled(lines))
-    print(
-        "language  queries  in/out   top1   direct  wrong  suggest-hit  false-accept"
-        "  oos-not-direct  oos-none"
-    )
+    columns = [
+        ("top1", "top1_accuracy"),
+        ("direct", "answered_directly"),
+        ("wrong", "wrong_answers"),
+        ("suggest-hit", "suggest_hit_rate"),
+        ("on-screen", "on_screen"),
+        ("false-accept", "false_accept_rate"),
+        ("oos-not-direct", "oos_not_direct"),
+        ("oos-none", "oos_none"),
+    ]
+    print("language  queries  in/out  " + "  ".join(f"{title:>6}" for title, _key in columns))
     for name in (*LANGUAGES, "all"):
         if name not in tallies:
             continue
         f = tallies[name].figures()
-        print(
-            f"{name:<9} {f['queries']:>7}  {f['in_scope']:>3}/{f['out_of_scope']:<3}"
-            f"  {f['top1_accuracy']:.3f}  {f['answered_directly']:.3f}   {f['wrong_answers']:.3f}"
-            f"  {f['suggest_hit_rate']:>11.3f}  {f['false_accept_rate']:>12.3f}"
-            f"  {f['oos_not_direct']:>14.3f}  {f['oos_none']:>8.3f}"
-        )
+        figures = "  ".join(f"{f[key]:>{max(6, len(title))}.3f}" for title, key in columns)
+        print(f"{name:<9} {f['queries']:>7}  {f['in_scope']:>3}/{f['out_of_scope']:<3} {figures}")
     if args.misses:
         print("\nmisses (language, query, expected, got):")
         for miss in tallies["all"].misses:

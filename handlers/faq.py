@@ -119,7 +119,7 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
         buttons.append([(_("None of these"), callback("faq", "n", *faq_log.quote(query)))])
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
-        await send_none(update, context)
+        await send_none(update, context, [s.entry_id for s in match.closest], query)
 
 
 async def send_entry(
@@ -166,15 +166,25 @@ async def send_entry(
     await send(update, context, html, buttons)
 
 
-async def send_none(update: Update, context: BotContext) -> None:
+async def send_none(
+    update: Update,
+    context: BotContext,
+    closest: list[str] | None = None,
+    query: QueryRef | None = None,
+) -> None:
+    """An honest "I don't know", the contacts, and the FAQ's nearest questions if any came near
+    (labelled as such, not as a guess; picking one is logged like a suggestion)."""
     _ = context.gettext
-    html = render("faq_none.html", _=_)
-    await send(
-        update,
-        context,
-        html,
-        [[(_("👥 Contact persons"), callback("faq", "c"))], _navigation(context)],
-    )
+    entries = context.services.content.entries
+    nearest = [entries[i] for i in closest or () if i in entries]
+    html = render("faq_none.html", nearest=bool(nearest), _=_)
+    q = faq_log.quote(query) if query else []
+    buttons: Keyboard = [
+        [(shorten(entry.text[context.lang].question), callback("faq", "e", entry.id, *q))]
+        for entry in nearest
+    ]
+    buttons += [[(_("👥 Contact persons"), callback("faq", "c"))], _navigation(context)]
+    await send(update, context, html, buttons)
 
 
 async def contacts(update: Update, context: BotContext) -> None:

@@ -187,6 +187,23 @@ async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot
     assert row["token"] in dict(reply.buttons)[label]
 
 
+async def test_i_dont_know_lists_the_nearest_questions_without_claiming_them(bot):
+    user = await bot.user(language_code="fi")
+    match = MATCHER.match("tukiprosentti", "fi")
+    assert match.outcome == "none" and match.closest  # near an entry, not near enough to answer
+    [reply] = await user.send("Tukiprosentti?")
+    assert "En löytänyt" in reply.text or "ei ole vastausta" in reply.text
+    assert "Lähimmät kysymykset" in reply.text
+    nearest = CONTENT.entries[match.closest[0].entry_id].text["fi"].question
+    [answer] = await user.press(shorten(nearest))
+    assert answer.text.startswith(f"<b>{nearest}</b>")
+    [row] = await _log(bot)
+    assert row["outcome"] == "none" and row["chosen"] == match.closest[0].entry_id
+    # Far from everything: no such list.
+    [reply] = await user.send("mikä on paras pizza")
+    assert "Lähimmät kysymykset" not in reply.text
+
+
 async def test_buttons_of_earlier_versions_quoting_id_and_token_still_work(bot):
     user = await bot.user(language_code="en")
     [message] = await user.send("What are the sub-themes?")
