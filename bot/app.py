@@ -51,7 +51,7 @@ from handlers import (
     start,
 )
 from handlers.flows import Router, route_text, save_pending
-from storage import Database
+from storage import Database, learned
 from storage import privacy as privacy_store
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ def _add_handlers(app: BotApplication) -> None:
             CallbackQueryHandler(coordinator.export_button, pattern=r"^ex:"),
             CommandHandler("stats", coordinator.stats, filters=private),
             CommandHandler("unanswered", coordinator.unanswered, filters=private),
+            CallbackQueryHandler(coordinator.unanswered_button, pattern=r"^un:"),
             CommandHandler("reload", coordinator.reload, filters=private),
             CommandHandler("privacy", privacy.notice, filters=private),
             CommandHandler("mydata", privacy.my_data, filters=private),
@@ -194,6 +195,8 @@ async def start_services(app: BotApplication) -> None:
     """Open the database and publish the localized command menu and descriptions."""
     services: Services = app.bot_data["services"]
     await services.db.open()
+    # What coordinators taught from /unanswered (bot/coordination.py teach) counts from the start.
+    services.matcher.learn_all(await learned.all_learned(services.db))
     if services.settings.retention_days:
         app.bot_data["retention"] = asyncio.create_task(_retention_daily(services))
     if services.settings.token is not None:  # serving Telegram, not the console or a test
@@ -229,12 +232,23 @@ async def start_services(app: BotApplication) -> None:
 
 def _reload_on_signal(services: Services) -> None:
     problems = coordination.reload_content(services.settings.content_dir, services.install_content)
+    # What was taught on the command line (python -m bot unanswered --attach) counts from now.
+    task = asyncio.get_running_loop().create_task(_reload_learned(services))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
     if problems:
         log.warning("SIGHUP: content has %d problems; the old content stays:", len(problems))
         for problem in problems:
             log.warning("  %s", problem)
     else:
         log.info("SIGHUP: content reloaded (%d FAQ entries)", len(services.content.entries))
+
+
+_background: set[asyncio.Task[None]] = set()  # referenced until done, as asyncio asks
+
+
+async def _reload_learned(services: Services) -> None:
+    services.matcher.learn_all(await learned.all_learned(services.db))
 
 
 async def _retention_daily(services: Services) -> None:

@@ -34,7 +34,9 @@ class Services:
     matcher: FaqMatcher
 
     def install_content(self, content: Content, matcher: FaqMatcher) -> None:
-        """Switch to new content; handlers read it per update, so the switch is atomic."""
+        """Switch to new content; handlers read it per update, so the switch is atomic. What
+        coordinators taught the old matcher carries over to the new one."""
+        matcher.learn_all(self.matcher.learned.values())
         self.content, self.matcher = content, matcher
         if gc.get_freeze_count():
             settle_long_lived_objects()  # else the old content would stay frozen, never freed

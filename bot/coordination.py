@@ -12,7 +12,7 @@ from bot.content import STALE_DAYS, Content, content_root, load, stale
 from bot.exports import status_names
 from bot.faq import FaqMatcher, group_similar
 from bot.rendering import render
-from storage import Database, reports
+from storage import Database, learned, reports
 
 
 async def stats_html(
@@ -27,6 +27,7 @@ async def stats_html(
     return render(
         "stats.html",
         s=figures,
+        taught=await learned.counts(db),
         subtheme_names={s.id: s.short[language] for s in content.subthemes.values()},
         item_names={item.id: item.text[language].gap for item in content.checklist},
         status_names=status_names(_),
@@ -45,13 +46,72 @@ async def stats_html(
     )
 
 
+@dataclass(frozen=True)
+class Group:
+    """Near-identical unanswered questions. `id` is the first logged row of the most frequent
+    phrasing: stable while the group is listed, and what buttons and the CLI refer to."""
+
+    id: int
+    text: str
+    count: int
+    phrasings: tuple[str, ...]  # the others
+    asked: tuple[tuple[str, str], ...]  # every (language, normalized query) in the group
+
+
+async def unanswered_groups(db: Database, since: str | None) -> tuple[list[Group], int]:
+    """The groups, most frequent first, and how many questions they hold."""
+    rows = await reports.unanswered(db, since)
+    first_id: dict[str, int] = {}
+    languages: dict[str, dict[str, None]] = {}
+    for row_id, language, query, _why in rows:
+        first_id.setdefault(query, row_id)
+        languages.setdefault(query, {})[language] = None
+    groups = [
+        Group(
+            first_id[text],
+            text,
+            count,
+            tuple(others),
+            tuple((lang, q) for q in (text, *others) for lang in languages[q]),
+        )
+        for text, count, others in group_similar([row[2] for row in rows])
+    ]
+    return groups, len(rows)
+
+
 async def unanswered_html(db: Database, language: str, since: str | None) -> str:
     def _(message: str) -> str:
         return i18n.gettext(language, message)
 
-    rows = await reports.unanswered(db, since)
-    clusters = group_similar([query for _language, query, _why in rows])
-    return render("unanswered.html", clusters=clusters[:40], total=len(rows), _=_)
+    found, total = await unanswered_groups(db, since)
+    return render("unanswered.html", groups=found[:LISTED], total=total, _=_)
+
+
+LISTED = 40  # groups in /unanswered and `python -m bot unanswered`
+
+
+async def teach(
+    db: Database,
+    matcher: FaqMatcher,
+    asked: tuple[tuple[str, str], ...],
+    entry_id: str | None,
+) -> None:
+    """Attach every phrasing to `entry_id` as a variant in its language, or (None) mark them out
+    of scope: stored first (it survives a restart), then taken into the running matcher."""
+    kind = learned.VARIANT if entry_id else learned.OUT_OF_SCOPE
+    items = [learned.Learned(kind, language, query, entry_id) for language, query in asked]
+    await learned.teach(db, items)
+    matcher.learn_all(items)
+
+
+async def find_group(db: Database, group_id: int, since: str | None) -> Group | None:
+    """The unanswered group holding the query logged as `group_id` (any of its rows will do: the
+    grouping may pick another representative in another time window)."""
+    row = await db.fetchone("SELECT query FROM faq_queries WHERE id = ?", (group_id,))
+    if row is None:
+        return None
+    groups, _total = await unanswered_groups(db, since)
+    return next((g for g in groups if any(q == row[0] for _lang, q in g.asked)), None)
 
 
 def reload_content(

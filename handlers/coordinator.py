@@ -1,4 +1,4 @@
-"""Coordinator commands: /export, /stats, /unanswered, /reload.
+"""Coordinator commands: /export, /stats, /unanswered (and teaching from it), /reload.
 
 To anyone else these commands do not exist: they get the unknown-command reply, and the attempt
 is logged.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import shutil
 import tempfile
 import zipfile
@@ -23,8 +24,8 @@ from bot.coordination import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_ex
 from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import errors
-from handlers.common import answer_button, callback, callback_parts, send, show
-from storage import users
+from handlers.common import Keyboard, answer_button, callback, callback_parts, send, shorten, show
+from storage import learned, users
 from storage.reports import Filter
 
 log = logging.getLogger(__name__)
@@ -221,12 +222,118 @@ async def stats(update: Update, context: BotContext) -> None:
     await send(update, context, html)
 
 
+UNANSWERED_DAYS = 90  # /unanswered lists the questions of this many days
+TEACH_BUTTONS = 8  # groups offered for teaching under the list, most frequent first
+
+
+def _since() -> str:
+    return (datetime.now(UTC) - timedelta(days=UNANSWERED_DAYS)).date().isoformat()
+
+
 async def unanswered(update: Update, context: BotContext) -> None:
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    since = (datetime.now(UTC) - timedelta(days=90)).date().isoformat()
-    await send(update, context, await coordination.unanswered_html(context.db, context.lang, since))
+    await _unanswered_list(update, context)
+
+
+async def _unanswered_list(update: Update, context: BotContext) -> None:
+    html = await coordination.unanswered_html(context.db, context.lang, _since())
+    groups, _total = await coordination.unanswered_groups(context.db, _since())
+    buttons: Keyboard = [
+        [(f"✏️ {group.count}× {shorten(group.text, 50)}", callback("un", "g", group.id))]
+        for group in groups[:TEACH_BUTTONS]
+    ]
+    await show(update, context, html, buttons or None)
+
+
+async def unanswered_button(update: Update, context: BotContext) -> None:
+    """Teaching from /unanswered. un:l the list · un:g:<group> one group · un:a:<group> its
+    topics · un:t:<group>:<topic> the topic's entries · un:e:<group>:<entry> attach ·
+    un:o:<group> out of scope. A group is the id of a logged query (coordination.Group)."""
+    if not await is_coordinator(context):
+        await _refuse(update, context)
+        return
+    _ = context.gettext
+    parts = callback_parts(update)
+    content = context.services.content
+    action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
+    if action == "l" and not args:
+        await _unanswered_list(update, context)
+        return
+    if not args or not _GROUP_ID.fullmatch(args[0]):
+        await errors.stale_button(update, context)
+        return
+    group = await coordination.find_group(context.db, int(args[0]), _since())
+    if group is None:
+        await answer_button(update, _("Someone has already dealt with this question."), True)
+        await _unanswered_list(update, context)
+        return
+    quoted = render("unanswered_group.html", group=group, _=_)
+    back_to_list = [(_("⬅️ All unanswered questions"), callback("un", "l"))]
+    if action == "g" and len(args) == 1:
+        await show(
+            update,
+            context,
+            quoted + "\n\n" + _("Attach it to an entry that answers it, or mark it out of scope?"),
+            [
+                [(_("📎 Attach to an entry…"), callback("un", "a", group.id))],
+                [(_("🚫 Out of scope"), callback("un", "o", group.id))],
+                back_to_list,
+            ],
+        )
+    elif action == "a" and len(args) == 1:
+        await show(
+            update,
+            context,
+            quoted + "\n\n" + _("Which topic is the entry in?"),
+            [
+                [(topic.title[context.lang], callback("un", "t", group.id, topic.id))]
+                for topic in content.sorted_topics()
+            ]
+            + [[(_("⬅️ Back"), callback("un", "g", group.id))]],
+        )
+    elif action == "t" and len(args) == 2 and args[1] in content.topics:
+        entries = content.entries_in(args[1])
+        await show(
+            update,
+            context,
+            quoted + "\n\n" + _("Which entry answers it?"),
+            [[(shorten(e.text[context.lang].question), callback("un", "e", group.id, e.id))]
+             for e in entries]
+            + [[(_("⬅️ Topics"), callback("un", "a", group.id))]],
+        )  # fmt: skip
+    elif action == "e" and len(args) == 2 and args[1] in content.entries:
+        await coordination.teach(context.db, context.services.matcher, group.asked, args[1])
+        entry = content.entries[args[1]]
+        await show(
+            update,
+            context,
+            quoted
+            + "\n\n"
+            + _(
+                "Done: this question now gets the answer to <b>{question}</b>. It is stored as a "
+                "new variant of that entry; <code>python -m bot content learned</code> shows it "
+                "to the content editors.",
+                question=entry.text[context.lang].question,
+            ),
+            [back_to_list],
+        )
+    elif action == "o" and len(args) == 1:
+        await coordination.teach(context.db, context.services.matcher, group.asked, None)
+        await show(
+            update,
+            context,
+            quoted
+            + "\n\n"
+            + _("Done: marked out of scope. This question now gets “I don't know” at once."),
+            [back_to_list],
+        )
+    else:
+        await errors.stale_button(update, context)
+
+
+_GROUP_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 async def reload(update: Update, context: BotContext) -> None:
@@ -237,6 +344,8 @@ async def reload(update: Update, context: BotContext) -> None:
     problems = coordination.reload_content(
         context.services.settings.content_dir, context.services.install_content
     )
+    # What was taught on the command line (python -m bot unanswered --attach) counts from now.
+    context.services.matcher.learn_all(await learned.all_learned(context.db))
     if problems:
         log.warning("content reload refused: %d problems", len(problems))
         await send(

@@ -178,7 +178,8 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
     _ = context.gettext
     entries = context.services.content.entries
     if match.outcome == "answer" and match.best is not None:
-        await send_entry(update, context, entries[match.best.entry_id], query)
+        see_also = [s.entry_id for s in match.see_also]
+        await send_entry(update, context, entries[match.best.entry_id], query, see_also)
     elif match.outcome == "suggest":
         buttons: list[list[tuple[str, str]]] = [
             [
@@ -192,12 +193,18 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
         buttons.append([(_("None of these"), callback("faq", "n", *faq_log.quote(query)))])
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
-        await send_none(update, context)
+        await send_none(update, context, [s.entry_id for s in match.closest], query)
 
 
 async def send_entry(
-    update: Update, context: BotContext, entry: Entry, query: QueryRef | None = None
+    update: Update,
+    context: BotContext,
+    entry: Entry,
+    query: QueryRef | None = None,
+    see_also: list[str] | None = None,
 ) -> None:
+    """An answer with 👍/👎, then the runners-up of the match ("see also": the user may have
+    meant one of them, and picking one is logged like a suggestion), then related entries."""
     _ = context.gettext
     html = answer_html(entry, context.lang, _)
     q = faq_log.quote(query) if query else []
@@ -207,7 +214,17 @@ async def send_entry(
             ("👎", callback("faq", "f", entry.id, "d", *q)),
         ]
     ]
+    shown = {entry.id}
+    for other_id in see_also or ():
+        other = context.services.content.entries.get(other_id)
+        if other is not None and other_id not in shown:
+            shown.add(other_id)
+            # A button label is plain text: the question goes in unescaped.
+            label = _("Or: {question}").format(question=other.text[context.lang].short)
+            buttons.append([(label, callback("faq", "e", other_id, *q))])
     for related_id in entry.related:
+        if related_id in shown:
+            continue
         related = context.services.content.entries.get(related_id)
         if related is not None:
             buttons.append(
@@ -222,15 +239,24 @@ async def send_entry(
     await send(update, context, html, buttons)
 
 
-async def send_none(update: Update, context: BotContext) -> None:
+async def send_none(
+    update: Update,
+    context: BotContext,
+    closest: list[str] | None = None,
+    query: QueryRef | None = None,
+) -> None:
+    """An honest "I don't know", the contacts, and the FAQ's nearest questions if any came near
+    (labelled as such, not as a guess; picking one is logged like a suggestion)."""
     _ = context.gettext
-    html = render("faq_none.html", _=_)
-    await send(
-        update,
-        context,
-        html,
-        [[(_("👥 Contact persons"), callback("faq", "c"))], _navigation(context)],
-    )
+    entries = context.services.content.entries
+    nearest = [entries[i] for i in closest or () if i in entries]
+    html = render("faq_none.html", nearest=bool(nearest), _=_)
+    q = faq_log.quote(query) if query else []
+    buttons: Keyboard = [
+        [(entry.text[context.lang].short, callback("faq", "e", entry.id, *q))] for entry in nearest
+    ]
+    buttons += [[(_("👥 Contact persons"), callback("faq", "c"))], _navigation(context)]
+    await send(update, context, html, buttons)
 
 
 async def contacts(update: Update, context: BotContext) -> None:

@@ -191,12 +191,15 @@ async def statistics(db: Database, week_ago: str) -> dict[str, Any]:
     }
 
 
-async def unanswered(db: Database, since: str | None) -> list[tuple[str, str, str]]:
-    """(language, normalized query, why) for queries that got "none" or a 👎."""
+async def unanswered(db: Database, since: str | None) -> list[tuple[int, str, str, str]]:
+    """(id, language, normalized query, why) for queries that got "none" or a 👎, except those a
+    coordinator has already attached to an entry or marked out of scope."""
     rows = await db.fetchall(
-        "SELECT language, query, CASE WHEN outcome = 'none' THEN 'none' ELSE 'thumbs-down' END "
-        "FROM faq_queries WHERE (outcome = 'none' OR feedback = -1 OR chosen = '') "
-        "AND created_at >= ? ORDER BY id",
+        "SELECT q.id, q.language, q.query, "
+        "CASE WHEN q.outcome = 'none' THEN 'none' ELSE 'thumbs-down' END "
+        "FROM faq_queries q WHERE (q.outcome = 'none' OR q.feedback = -1 OR q.chosen = '') "
+        "AND q.created_at >= ? "
+        "AND NOT EXISTS (SELECT 1 FROM faq_learned l WHERE l.query = q.query) ORDER BY q.id",
         (since or "",),
     )
     return [tuple(row) for row in rows]

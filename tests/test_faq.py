@@ -97,6 +97,56 @@ def test_the_labelled_set_meets_the_targets():
     assert figures["false_accept_rate"] <= 0.05, figures
 
 
+# Issue 19's targets on the frozen held-out set (content/eval/heldout.tsv, never tuned to).
+HELDOUT_TARGETS = {
+    "answered_directly": ("min", {"fi": 0.85, "sv": 0.85, "en": 0.85, "all": 0.90}),
+    "wrong_answers": ("max", 0.02),
+    "oos_not_direct": ("min", 0.98),
+    "oos_none": ("min", 0.95),
+}
+# NOT MET (December 2026): the figure reached is asserted instead, as a floor that must not get
+# worse, and the target's shortfall is stated. docs/matching.md has the measurements; delete a
+# line once its target is met.
+HELDOUT_SHORTFALLS = {
+    ("fi", "answered_directly"): 0.507,  # target 0.85: 34 points short
+    ("sv", "answered_directly"): 0.562,  # target 0.85: 29 points short
+    ("en", "answered_directly"): 0.617,  # target 0.85: 23 points short
+    ("all", "answered_directly"): 0.562,  # target 0.90: 34 points short
+    ("en", "wrong_answers"): 0.031,  # target at most 0.02: 4 of 128 in-scope questions
+    ("fi", "oos_not_direct"): 0.972,  # target 0.98: 2 of 71 out-of-scope questions answered
+    ("fi", "oos_none"): 0.901,  # target 0.95: 7 of 71 not told so (2 answered, 5 got a menu)
+}
+
+
+def test_the_frozen_heldout_set_meets_the_targets_or_its_recorded_floors():
+    lines = resources.files("content").joinpath("eval", "heldout.tsv").read_text("utf-8")
+    items = read_labelled(lines.splitlines())
+    assert len(items) == 600
+    tallies = evaluate(MATCHER, items)
+    failures = []
+    for name in ("fi", "sv", "en", "all"):
+        figures = tallies[name].figures()
+        for key, (kind, limits) in HELDOUT_TARGETS.items():
+            limit = limits[name] if isinstance(limits, dict) else limits
+            limit = HELDOUT_SHORTFALLS.get((name, key), limit)
+            value = figures[key]
+            if (kind == "min" and value < limit) or (kind == "max" and value > limit):
+                failures.append(f"{name} {key} {value} (needs {kind} {limit})")
+    assert failures == []
+
+
+def test_the_shipped_set_per_language():
+    lines = resources.files("content").joinpath("eval", "faq_eval.tsv").read_text("utf-8")
+    tallies = evaluate(MATCHER, read_labelled(lines.splitlines()))
+    for name in ("fi", "sv", "en", "all"):
+        figures = tallies[name].figures()
+        # NOT MET: top-1 >= 0.90 in sv (0.868) and en (0.889), false accepts <= 0.05 in en
+        # (0.067, one of 15); asserted as floors. The overall figures meet the targets.
+        assert figures["top1_accuracy"] >= {"sv": 0.868, "en": 0.889}.get(name, 0.90), name
+        assert figures["false_accept_rate"] <= {"en": 0.067}.get(name, 0.05), name
+        assert figures["wrong_answers"] <= 0.02, name
+
+
 @pytest.mark.parametrize(
     ("language", "query"),
     [("fi", "mika on saa huomenna"), ("en", "best pizza recipe"), ("sv", "vem vann matchen")],
@@ -160,6 +210,41 @@ async def test_answers_holding_html_characters_are_shown_as_typed(tmp_path, sett
     assert "R&amp;D costs &lt; 5 % of the budget: &lt;b&gt;not&lt;/b&gt;" in reply.text
     assert "&amp;amp; not a tag." in reply.text
     assert typed in html_to_text(reply.text)
+
+
+async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot):
+    user = await bot.user(language_code="sv")
+    match = MATCHER.match("vem ska jag kontakta", "sv")
+    assert match.outcome == "answer" and match.see_also  # a leader, and one close behind it
+    [reply] = await user.send("Vem ska jag kontakta?")
+    leader = CONTENT.entries[match.best.entry_id].text["sv"].question
+    other = CONTENT.entries[match.see_also[0].entry_id].text["sv"]
+    assert reply.text.startswith(f"<b>{leader}</b>")
+    label = next(label for label, _ in reply.buttons if label.startswith("Eller: "))
+    assert label == f"Eller: {other.short}" and len(label) <= 60
+    [row] = await _log(bot)
+    [answer] = await user.press(label)
+    assert other.answer.splitlines()[0][:40] in answer.text
+    assert (await _log(bot))[0]["chosen"] == match.see_also[0].entry_id
+    assert row["token"] in dict(reply.buttons)[label]
+
+
+async def test_i_dont_know_lists_the_nearest_questions_without_claiming_them(bot):
+    user = await bot.user(language_code="fi")
+    match = MATCHER.match("tukiprosentti", "fi")
+    assert match.outcome == "none" and match.closest  # near an entry, not near enough to answer
+    [reply] = await user.send("Tukiprosentti?")
+    assert "En löytänyt" in reply.text or "ei ole vastausta" in reply.text
+    assert "Lähimmät kysymykset" in reply.text
+    nearest = CONTENT.entries[match.closest[0].entry_id].text["fi"].question
+    short = CONTENT.entries[match.closest[0].entry_id].text["fi"].short
+    [answer] = await user.press(short)
+    assert answer.text.startswith(f"<b>{nearest}</b>")
+    [row] = await _log(bot)
+    assert row["outcome"] == "none" and row["chosen"] == match.closest[0].entry_id
+    # Far from everything: no such list.
+    [reply] = await user.send("mikä on paras pizza")
+    assert "Lähimmät kysymykset" not in reply.text
 
 
 async def test_buttons_of_earlier_versions_quoting_id_and_token_still_work(bot):
@@ -323,9 +408,27 @@ def test_ask_prints_json_for_one_question_and_for_stdin_lines():
     assert [line["outcome"] for line in lines] == ["answer", "none"]
 
 
-def test_eval_faq_prints_figures_and_fails_under_thresholds():
+def test_eval_faq_checks_every_target_in_every_language(tmp_path):
     result = run_bot("eval-faq")
+    assert "all" in result.stdout and "top1" in result.stdout and "oos-none" in result.stdout
+    # The shipped set misses issue 19's direct-answer targets (see docs/matching.md): each
+    # language is named in its own FAIL line, and the exit code says so.
+    assert result.returncode == 1
+    assert "FAIL: sv: answered_directly" in result.stderr
+    lenient = ["--min-direct", "0", "--min-direct-per-language", "0", "--min-top1", "0"]
+    lenient += ["--max-false-accept", "1", "--min-oos-not-direct", "0", "--min-oos-none", "0"]
+    assert run_bot("eval-faq", *lenient).returncode == 0
+    # a|b: either entry is right; one language missing a target fails the whole run.
+    labelled = tmp_path / "set.tsv"
+    labelled.write_text(
+        "language\tquery\texpected\n"
+        "en\tWhat are the sub-themes?\tnone-such|subthemes-all\n"
+        "fi\talateemat\tsubthemes-all\n"
+        "sv\tvem vann matchen\tnone\n",
+        encoding="utf-8",
+    )
+    result = run_bot("eval-faq", str(labelled))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "all" in result.stdout and "top1" in result.stdout
-    strict = run_bot("eval-faq", "--min-top1", "1.01")
-    assert strict.returncode == 1 and "FAIL" in strict.stderr
+    labelled.write_text("language\tquery\texpected\nsv\talateemat\tfunding-rate\n", "utf-8")
+    result = run_bot("eval-faq", str(labelled))
+    assert result.returncode == 1 and "FAIL: sv: top1_accuracy 0.000 < 0.9" in result.stderr
