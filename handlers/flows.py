@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
-from bot.context import UNREAD, BotContext
+from bot.context import BotContext
 from storage import conversations
 from storage.conversations import Conversation
 
@@ -44,12 +44,8 @@ class Router:
 
 
 async def state(context: BotContext) -> Conversation | None:
-    """The user's conversation state. The first call in an update costs no trip to the
-    database: the state came with the user (`load_user`)."""
+    """The user's conversation state, as the database has it now."""
     assert context.user is not None
-    arrived, context.arrival_state = context.arrival_state, UNREAD
-    if arrived is not UNREAD:
-        return arrived
     return await conversations.get(context.db, context.user.id)
 
 
