@@ -1,8 +1,9 @@
 """The one SQLite connection of the process: WAL, foreign keys, versioned migrations.
 
-aiosqlite runs every statement on one worker thread. Each trip to that thread costs more than a
-short statement does (a queue, a thread switch, a wake-up of the event loop, and for a commit an
-fsync), so work is grouped:
+Every statement runs on one thread of the database's own (a single-worker executor, reached
+through asyncio's `run_in_executor`: what aiosqlite does inside, without its private API). Each
+trip to that thread costs more than a short statement does (a queue, a thread switch, a wake-up
+of the event loop, and for a commit an fsync), so work is grouped:
 
 - A transaction (`Unit`) queues the statements whose result nobody waits for: a typical answer is
   one piece of work instead of six trips.
@@ -28,6 +29,7 @@ import functools
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +76,10 @@ class Database:
         self.path = Path(path)
         self.synchronous = synchronous
         self.busy_timeout_ms = 5000
-        self._conn: aiosqlite.Connection | None = None
+        # The database thread: every statement runs on it (sqlite3 connections belong to the
+        # thread that made them), one piece of work at a time.
+        self._thread: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
         # The connection: one batch, or one transaction of several trips, at a time.
         self._lock = asyncio.Lock()
         self._waiting: list[_Job] = []
@@ -85,22 +90,22 @@ class Database:
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
-            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            self._conn.row_factory = aiosqlite.Row
+            self._conn = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._connect
+            )
             await self._refuse_newer_schema()  # before anything writes to the file
-            await self._conn.execute("PRAGMA journal_mode = WAL")
-            await self._conn.execute("PRAGMA foreign_keys = ON")
+            await self._in_thread(_statement("PRAGMA journal_mode = WAL"))
+            await self._in_thread(_statement("PRAGMA foreign_keys = ON"))
             # FULL (default): a committed answer survives a killed process and a power cut.
             # NORMAL: survives a killed process; a power cut may lose the last commits.
-            await self._conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            await self._in_thread(_statement(f"PRAGMA synchronous = {self.synchronous.upper()}"))
             await self._migrate(LATEST_VERSION if target_version is None else target_version)
             # Find out now, not at the first user's answer, if another process holds the
             # database or the file cannot be written.
-            await self._conn.execute("BEGIN IMMEDIATE")
-            await self._conn.execute("ROLLBACK")
+            await self._in_thread(_statement("BEGIN IMMEDIATE"))
+            await self._in_thread(_statement("ROLLBACK"))
         except (sqlite3.DatabaseError, OSError) as exc:
             await self.close()
             raise DatabaseError(f"cannot use database {self.path}: {exc}") from exc
@@ -111,15 +116,25 @@ class Database:
     async def close(self) -> None:
         if self._batcher is not None:  # work already handed to us still gets its answer
             await asyncio.wait([self._batcher])
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.close()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, conn.close)
+        thread.shutdown(wait=False)  # idle now: its worker ends without being waited for
 
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
-            raise DatabaseError("database is not open")
-        return self._conn
+    def _connect(self) -> sqlite3.Connection:
+        """On the database thread: the connection, made there because it may be used only there."""
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            conn.row_factory = sqlite3.Row
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     async def version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -139,9 +154,8 @@ class Database:
             if current < version <= target:
                 # executescript runs outside our transaction helper; the script carries its own
                 # BEGIN/COMMIT so a failed migration leaves the previous version intact.
-                await self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
+                script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                await self._in_thread(lambda conn, script=script: conn.executescript(script))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Unit]:
@@ -191,10 +205,12 @@ class Database:
         return await future
 
     async def _in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` with the connection on the database thread: one trip."""
+        conn, thread = self._conn, self._thread
+        if conn is None or thread is None:
+            raise DatabaseError("database is not open")
         self.trips += 1
-        # aiosqlite's own primitive for "call this on the connection's thread": every public
-        # method is built on it. Public API would cost one trip per statement.
-        return await self.conn._execute(work, self.conn._conn)
+        return await asyncio.get_running_loop().run_in_executor(thread, work, conn)
 
     def _refuse_if_holding(self) -> None:
         """A task whose unit holds the connection would wait for itself forever."""
@@ -302,6 +318,10 @@ def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
     return outcomes
 
 
+def _statement(sql: str) -> Callable[[sqlite3.Connection], Any]:
+    return lambda conn: conn.execute(sql)
+
+
 def _fetchall(sql: str, params: Params, conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute(sql, params).fetchall()
 
@@ -375,8 +395,8 @@ class Unit:
             await self._db._batched(functools.partial(_execute_all, queued), writes=True)
 
     async def rollback(self) -> None:
-        """Undo whatever reached the database. A trip whose caller was cancelled still runs on
-        the database thread, so the state there is checked rather than assumed."""
+        """Undo whatever reached the database. A trip whose caller was cancelled may still have
+        run on the database thread, so the state there is checked rather than assumed."""
         self._queued.clear()
         if self._holding:
             try:
