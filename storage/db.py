@@ -85,7 +85,6 @@ class Database:
         self._waiting: list[_Job] = []
         self._batcher: asyncio.Task[None] | None = None
         self._holder: asyncio.Task[Any] | None = None  # the task of the unit holding the lock
-        self.trips = 0  # to the database thread, so far: what tests and benchmarks count
 
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
@@ -209,7 +208,6 @@ class Database:
         conn, thread = self._conn, self._thread
         if conn is None or thread is None:
             raise DatabaseError("database is not open")
-        self.trips += 1
         return await asyncio.get_running_loop().run_in_executor(thread, work, conn)
 
     def _refuse_if_holding(self) -> None:
