@@ -31,13 +31,7 @@ from bot import coordination, i18n
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.context import BotContext, Services, settle_long_lived_objects
-from bot.delivery import (
-    AiohttpRequest,
-    FloodGate,
-    PerUserUpdateProcessor,
-    RetryingRateLimiter,
-    allow_untyped_replies,
-)
+from bot.delivery import AiohttpRequest, FloodGate, PerUserUpdateProcessor, RetryingRateLimiter
 from bot.faq import FaqMatcher
 from handlers import (
     checklist,
@@ -64,7 +58,6 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
     """The bot: for Telegram when `request` is None, else over the given transport."""
-    allow_untyped_replies()
     flood = FloodGate(burst=settings.flood_burst, rate=settings.flood_rate)
     builder = (
         ApplicationBuilder()

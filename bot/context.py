@@ -19,11 +19,7 @@ from bot.content import Content
 from bot.faq import FaqMatcher
 from bot.rendering import escape
 from storage import Database
-from storage.conversations import Conversation
 from storage.users import User
-
-# Not read yet (see `BotContext.arrival_state`).
-UNREAD: Any = object()
 
 
 @dataclass
@@ -61,9 +57,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application, chat_id, user_id)
         self.user: User | None = None
         self.lang: str = self.services.settings.default_language
-        # The conversation state read together with the user when the update arrived; handed
-        # out once by `handlers.flows.state` (afterwards a handler may have changed it).
-        self.arrival_state: Conversation | None = UNREAD
 
     @property
     def services(self) -> Services:

@@ -20,21 +20,14 @@ button. Handlers answer only when they have something to say in the answer (or b
 the processor answers every press nobody answered once its handling is over, so the reply the
 user waits for is not held up by one more round trip to Telegram.
 
-Replies (`send_html`, `edit_html`) go out through `Bot.do_api_request` with the keyboard as the
-Bot API's own JSON. python-telegram-bot's typed methods build an object per button, serialise it
-again, and parse Telegram's echo of the whole message back into a `Message`, which the bot never
-reads: 0.7 ms of CPU for a step prompt with nine buttons, most of it after the reply has gone and
-so in the way of the next user's update. On the load bench's realistic shape (five alternating
-rounds) this took CPU per update from 4.7 to 4.0 ms and the p99 latency from 11.1 to 8.5 ms.
+Replies (`send_html`, `edit_html`) go out through python-telegram-bot's typed `send_message` and
+`edit_message_text`, so the application's Defaults (HTML, no link previews) apply to them as to
+every other call.
 
-`AiohttpRequest` carries the Bot API calls. python-telegram-bot's default (httpx) spent 1.5 ms of
-CPU per call with one request in flight and 3.7 ms with 64 (its connection pool does work
-proportional to the requests in flight on every call); aiohttp spends about 0.65 ms at any
-concurrency. Under load the HTTP client was most of the bot's CPU time. Requests carry JSON, which
-the Bot API takes for everything but uploads, rather than python-telegram-bot's form encoding:
-form-encoding a step prompt with nine buttons (its JSON fields percent-encoded) took 0.22 ms, the
-JSON 0.014 ms, and the receiving end decodes JSON about as much faster. Over six alternating
-rounds of the realistic shape: p99 9.1 -> 7.8 ms (the reference's 8.5), p50 4.2 -> 3.8 ms.
+`AiohttpRequest` carries the Bot API calls: python-telegram-bot's documented extension point for
+the network layer. Its CPU cost per call stays flat with the number of requests in flight, where
+the default (httpx) grew with it; requests carry JSON, which the Bot API takes for everything but
+uploads, rather than python-telegram-bot's form encoding. The measurements are in docs/storage.md.
 """
 
 from __future__ import annotations
@@ -48,11 +41,11 @@ from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor, ExtBot
 from telegram.request import BaseRequest, RequestData
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
@@ -73,54 +66,27 @@ async def answer_now(query: CallbackQuery, text: str | None = None, alert: bool 
     _answered.set(True)  # only once it went through: else the processor tries again at the end
 
 
-def allow_untyped_replies() -> None:
-    """python-telegram-bot warns at every `do_api_request` for a method it has a typed version
-    of; `send_html` and `edit_html` skip the typed versions on purpose (see the module docstring).
-    Called when the application is built (test runners reset warning filters around imports)."""
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Please use 'Bot\.(sendMessage|editMessageText)'",
-        category=PTBUserWarning,
+def _markup(rows: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
-
-
-def _markup(rows: Keyboard) -> dict[str, Any]:
-    """Inline buttons as the Bot API takes them."""
-    return {
-        "inline_keyboard": [
-            [{"text": label, "callback_data": data} for label, data in row] for row in rows
-        ]
-    }
-
-
-def _reply(bot: ExtBot[Any], text: str, buttons: Keyboard | None) -> dict[str, Any]:
-    # The application's Defaults (HTML, no link previews) reach typed calls only.
-    defaults = bot.defaults
-    assert defaults is not None, "the application sets Defaults (bot/app.py)"
-    fields: dict[str, Any] = {
-        "text": text,
-        "parse_mode": defaults.parse_mode,
-        "link_preview_options": defaults.link_preview_options,
-    }
-    if buttons:
-        fields["reply_markup"] = _markup(buttons)
-    return fields
 
 
 async def send_html(
     bot: ExtBot[Any], chat_id: int, text: str, buttons: Keyboard | None = None
 ) -> None:
     """Send one message of at most 4096 characters of Telegram HTML, with inline buttons."""
-    await bot.do_api_request("sendMessage", {"chat_id": chat_id, **_reply(bot, text, buttons)})
+    await bot.send_message(chat_id, text, reply_markup=_markup(buttons))
 
 
 async def edit_html(
     bot: ExtBot[Any], chat_id: int, message_id: int, text: str, buttons: Keyboard | None = None
 ) -> None:
     """Replace the text and buttons of a message the bot sent."""
-    await bot.do_api_request(
-        "editMessageText",
-        {"chat_id": chat_id, "message_id": message_id, **_reply(bot, text, buttons)},
+    await bot.edit_message_text(
+        text, chat_id=chat_id, message_id=message_id, reply_markup=_markup(buttons)
     )
 
 

@@ -26,9 +26,7 @@ async def load_user(update: Update, context: BotContext) -> None:
     person = update.effective_user
     if person is None or person.is_bot:
         return
-    context.user, context.arrival_state = await users.touch(
-        context.db, person.id, person.language_code
-    )
+    context.user = await users.touch(context.db, person.id, person.language_code)
     context.lang = _language(context, context.user.language, person.language_code)
 
 

@@ -25,21 +25,19 @@ from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import errors
 from handlers.common import Keyboard, answer_button, callback, callback_parts, send, shorten, show
-from storage import learned, users
+from storage import learned
 from storage.reports import Filter
 
 log = logging.getLogger(__name__)
 
 
 async def is_coordinator(context: BotContext) -> bool:
-    """COORDINATOR_IDS, or the role in the database. The role is read afresh, not taken from
-    the user remembered between updates: a role taken away on the command line counts at once."""
+    """COORDINATOR_IDS, or the role in the database as this update read it (`load_user`): a
+    role taken away on the command line counts from the next update on."""
     user = context.user
     if user is None:
         return False
-    if user.id in context.services.settings.coordinator_ids:
-        return True
-    return await users.role(context.db, user.id) == "coordinator"
+    return user.id in context.services.settings.coordinator_ids or user.role == "coordinator"
 
 
 async def _refuse(update: Update, context: BotContext) -> None:

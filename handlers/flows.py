@@ -21,7 +21,7 @@ from typing import Any
 from telegram import Update
 
 from bot.content import SmallTalk
-from bot.context import UNREAD, BotContext
+from bot.context import BotContext
 from bot.intent import Expect, in_step
 from handlers.common import answer_button, callback, callback_parts, typed_text
 from storage import conversations
@@ -86,12 +86,8 @@ async def _hold(context: BotContext, current: Conversation, text: str) -> Conver
 
 
 async def state(context: BotContext) -> Conversation | None:
-    """The user's conversation state. The first call in an update costs no trip to the
-    database: the state came with the user (`load_user`)."""
+    """The user's conversation state, as the database has it now."""
     assert context.user is not None
-    arrived, context.arrival_state = context.arrival_state, UNREAD
-    if arrived is not UNREAD:
-        return arrived
     return await conversations.get(context.db, context.user.id)
 
 

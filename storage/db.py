@@ -1,8 +1,9 @@
 """The one SQLite connection of the process: WAL, foreign keys, versioned migrations.
 
-aiosqlite runs every statement on one worker thread. Each trip to that thread costs more than a
-short statement does (a queue, a thread switch, a wake-up of the event loop, and for a commit an
-fsync), so work is grouped:
+Every statement runs on one thread of the database's own (a single-worker executor, reached
+through asyncio's `run_in_executor`: what aiosqlite does inside, without its private API). Each
+trip to that thread costs more than a short statement does (a queue, a thread switch, a wake-up
+of the event loop, and for a commit an fsync), so work is grouped:
 
 - A transaction (`Unit`) queues the statements whose result nobody waits for: a typical answer is
   one piece of work instead of six trips.
@@ -16,33 +17,30 @@ fsync), so work is grouped:
   connection for itself until it commits; a lock keeps it and the batches from interleaving.
   Where the whole of it can be written as one function of the connection (`Database.write`), it
   goes in the batch instead: one trip.
-- What every update reads (the user with their conversation state, the draft being written) is
-  remembered between updates (`Memo`), so that a typical update makes one trip: its commit.
+- Nothing is remembered between updates: every update reads what it needs from the database, so
+  a change made by any other writer (another process through the CLI, a background job, another
+  user on a shared draft) is what the next update sees. docs/storage.md explains why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import os
 import re
 import sqlite3
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
 T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -91,41 +89,38 @@ class Database:
         self.path = Path(path)
         self.synchronous = synchronous
         self.busy_timeout_ms = 5000
-        self._conn: aiosqlite.Connection | None = None
+        # The database thread: every statement runs on it (sqlite3 connections belong to the
+        # thread that made them), one piece of work at a time.
+        self._thread: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
         # The connection: one batch, or one transaction of several trips, at a time.
         self._lock = asyncio.Lock()
         self._waiting: list[_Job] = []
         self._batcher: asyncio.Task[None] | None = None
         self._holder: asyncio.Task[Any] | None = None  # the task of the unit holding the lock
-        # What the memos may serve (see `Memo`): entries of an older generation are forgotten.
-        self._generation = 0
-        self._data_version: int | None = None  # SQLite's, as the last batch read it
-        self._checked_at = float("-inf")  # time.monotonic() when a batch last read it
-        self._memos: dict[str, Memo[Any, Any]] = {}
-        self.trips = 0  # to the database thread, so far: what tests and benchmarks count
 
     async def open(self, *, target_version: int | None = None) -> None:
         if str(self.path) != ":memory:":
             await asyncio.to_thread(_private_file, self.path)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
-            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            self._conn.row_factory = aiosqlite.Row
+            self._conn = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._connect
+            )
             await self._refuse_newer_schema()  # before anything writes to the file
-            await self._conn.execute("PRAGMA journal_mode = WAL")
-            await self._conn.execute("PRAGMA foreign_keys = ON")
+            await self._in_thread(_statement("PRAGMA journal_mode = WAL"))
+            await self._in_thread(_statement("PRAGMA foreign_keys = ON"))
             # Deleted rows are overwritten, not just unlinked: /deletedata must not leave a
             # user's text in free pages of the file.
-            await self._conn.execute("PRAGMA secure_delete = ON")
+            await self._in_thread(_statement("PRAGMA secure_delete = ON"))
             # FULL (default): a committed answer survives a killed process and a power cut.
             # NORMAL: survives a killed process; a power cut may lose the last commits.
-            await self._conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            await self._in_thread(_statement(f"PRAGMA synchronous = {self.synchronous.upper()}"))
             await self._migrate(LATEST_VERSION if target_version is None else target_version)
             # Find out now, not at the first user's answer, if another process holds the
             # database or the file cannot be written.
-            await self._conn.execute("BEGIN IMMEDIATE")
-            await self._conn.execute("ROLLBACK")
+            await self._in_thread(_statement("BEGIN IMMEDIATE"))
+            await self._in_thread(_statement("ROLLBACK"))
         except (sqlite3.DatabaseError, OSError) as exc:
             await self.close()
             raise DatabaseError(f"cannot use database {self.path}: {exc}") from exc
@@ -136,35 +131,25 @@ class Database:
     async def close(self) -> None:
         if self._batcher is not None:  # work already handed to us still gets its answer
             await asyncio.wait([self._batcher])
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.close()
-        self.forget_remembered()  # a reopened file may have changed meanwhile
-        self._checked_at = float("-inf")
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, conn.close)
+        thread.shutdown(wait=False)  # idle now: its worker ends without being waited for
 
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
-            raise DatabaseError("database is not open")
-        return self._conn
-
-    def memo(self, name: str, capacity: int) -> Memo[Any, Any]:
-        """The memo called `name`, made on first use (see `Memo`)."""
-        if name not in self._memos:
-            self._memos[name] = Memo(self, capacity)
-        return self._memos[name]
-
-    def forget_remembered(self) -> None:
-        """Make every memo forget everything: after a write that the memos' own write-through
-        does not cover (a purge, a user's erasure)."""
-        self._generation += 1
-
-    def _observed(self, data_version: int, checked_at: float) -> None:
-        """A batch read SQLite's data_version, which moves when another connection commits."""
-        if data_version != self._data_version:
-            self._data_version = data_version
-            self.forget_remembered()
-        self._checked_at = max(self._checked_at, checked_at)
+    def _connect(self) -> sqlite3.Connection:
+        """On the database thread: the connection, made there because it may be used only there."""
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing is implicit.
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            conn.row_factory = sqlite3.Row
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file and empty it: after an erasure, so that the old
@@ -189,9 +174,8 @@ class Database:
             if current < version <= target:
                 # executescript runs outside our transaction helper; the script carries its own
                 # BEGIN/COMMIT so a failed migration leaves the previous version intact.
-                await self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
+                script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                await self._in_thread(lambda conn, script=script: conn.executescript(script))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Unit]:
@@ -241,10 +225,11 @@ class Database:
         return await future
 
     async def _in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        self.trips += 1
-        # aiosqlite's own primitive for "call this on the connection's thread": every public
-        # method is built on it. Public API would cost one trip per statement.
-        return await self.conn._execute(work, self.conn._conn)
+        """Run `work` with the connection on the database thread: one trip."""
+        conn, thread = self._conn, self._thread
+        if conn is None or thread is None:
+            raise DatabaseError("database is not open")
+        return await asyncio.get_running_loop().run_in_executor(thread, work, conn)
 
     def _refuse_if_holding(self) -> None:
         """A task whose unit holds the connection would wait for itself forever."""
@@ -262,19 +247,14 @@ class Database:
                     self._waiting = []
                     if not jobs:
                         continue
-                    checked_at = time.monotonic()
                     try:
-                        data_version, outcomes = await self._in_thread(
-                            functools.partial(_run_batch, jobs)
-                        )
+                        outcomes = await self._in_thread(functools.partial(_run_batch, jobs))
                     except Exception as exc:  # closed, or the database thread is gone
                         outcomes = [_Failed(exc)] * len(jobs)
                     except BaseException:  # this task is cancelled: so are its callers
                         for job in jobs:
                             job.future.cancel()
                         raise
-                    else:
-                        self._observed(data_version, checked_at)
                     for job, outcome in zip(jobs, outcomes, strict=True):
                         if job.future.done():
                             continue
@@ -304,12 +284,10 @@ class _Failed:
     error: Exception
 
 
-def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> tuple[int, list[Any]]:
-    """On the database thread: SQLite's data_version (for the memos); then the reads, outside
-    any transaction (so no read is ever given a write that might still be rolled back), then
-    the writes inside one transaction with a savepoint each, so one job's failure undoes only
-    that job; then one COMMIT for all."""
-    data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
+    """On the database thread: the reads, outside any transaction (so no read is ever given a
+    write that might still be rolled back), then the writes inside one transaction with a
+    savepoint each, so one job's failure undoes only that job; then one COMMIT for all."""
     outcomes: list[Any] = [None] * len(jobs)
     for index, job in enumerate(jobs):
         if not job.writes:
@@ -356,7 +334,11 @@ def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> tuple[int, list[An
             _rollback_if_open(conn)
             for index in stored:
                 outcomes[index] = _Failed(exc)
-    return data_version, outcomes
+    return outcomes
+
+
+def _statement(sql: str) -> Callable[[sqlite3.Connection], Any]:
+    return lambda conn: conn.execute(sql)
 
 
 def _fetchall(sql: str, params: Params, conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -398,31 +380,10 @@ class Unit:
         self._queued: list[tuple[str, Params]] = []
         self._holding = False  # the connection, with a transaction begun
         self._failed = False
-        self._ending: list[Callable[[bool], None]] = []
-        self._forgetting = False  # forget_remembered has asked to forget again at the end
 
     @property
     def db(self) -> Database:
         return self._db
-
-    def at_end(self, callback: Callable[[bool], None]) -> None:
-        """Call `callback(committed)` once the unit has ended: True after its commit, False
-        when it failed or was rolled back (or its commit's outcome is unknown)."""
-        self._ending.append(callback)
-
-    def forget_remembered(self) -> None:
-        """For a write the memos' own write-through does not cover: every memo forgets
-        everything now (should the commit's outcome be unknown) and when the unit ends (a read
-        made meanwhile, by another user's update, may have been remembered)."""
-        self._db.forget_remembered()
-        if not self._forgetting:  # a purge asks once per user deleted: once at the end will do
-            self._forgetting = True
-            self.at_end(lambda committed: self._db.forget_remembered())
-
-    def _end(self, committed: bool) -> None:
-        ending, self._ending = self._ending, []
-        for callback in ending:
-            callback(committed)
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         self._refuse_if_failed()
@@ -443,32 +404,24 @@ class Unit:
         return await self._trip(sql, params, lambda cursor: cursor.fetchall())
 
     async def commit(self) -> None:
-        try:
-            if self._holding:
-                try:
-                    await self._trip("COMMIT", (), lambda cursor: None)
-                finally:
-                    self._release()
-            elif self._queued:
-                queued, self._queued = self._queued, []
-                await self._db._batched(functools.partial(_execute_all, queued), writes=True)
-        except BaseException:
-            self._end(False)
-            raise
-        self._end(True)
+        if self._holding:
+            try:
+                await self._trip("COMMIT", (), lambda cursor: None)
+            finally:
+                self._release()
+        elif self._queued:
+            queued, self._queued = self._queued, []
+            await self._db._batched(functools.partial(_execute_all, queued), writes=True)
 
     async def rollback(self) -> None:
-        """Undo whatever reached the database. A trip whose caller was cancelled still runs on
-        the database thread, so the state there is checked rather than assumed."""
+        """Undo whatever reached the database. A trip whose caller was cancelled may still have
+        run on the database thread, so the state there is checked rather than assumed."""
         self._queued.clear()
-        try:
-            if self._holding:
-                try:
-                    await self._db._in_thread(_rollback_if_open)
-                finally:
-                    self._release()
-        finally:
-            self._end(False)
+        if self._holding:
+            try:
+                await self._db._in_thread(_rollback_if_open)
+            finally:
+                self._release()
 
     async def _trip(self, sql: str, params: Params, result: Any) -> Any:
         self._refuse_if_failed()
@@ -505,107 +458,6 @@ class Unit:
         self._holding = False
         self._db._holder = None
         self._db._lock.release()
-
-
-class Memo(Generic[K, V]):
-    """Rows that every update reads, remembered between updates: a trip to the database thread
-    costs more than such a read (see the module docstring). The database stays the truth.
-
-    - Reading: `get`; on a miss, `stamp`, read the database, `put`.
-    - Writing: the storage function that writes a remembered row calls `write` (or `insert`)
-      with its unit before the write. The entry goes at once; if the function knows how the row
-      changes, the changed entry comes back when the unit commits. It does not come back if the
-      unit fails or rolls back, or if another write to the row came after it. A value read
-      while a write to its row is in flight is not remembered.
-    - Only a user's own updates read and write their entries, and those run one at a time
-      (`bot.delivery`). Anything else that writes these rows makes every memo forget everything
-      (`Database.forget_remembered`): a purge, an erasure, and any other process, such as the
-      CLI giving a role. Each batch reads SQLite's data_version, which moves when another
-      connection commits. A value read, or changed, before everything was forgotten is not
-      remembered after it.
-    - An entry is served only while a batch has read data_version in the last `FRESH_SECONDS`,
-      so another process's change is seen within that time; a quiet bot reads from the
-      database as if there were no memo, and that read checks again. No entry is served after
-      `MAX_AGE_SECONDS`: a safety net for a write path that forgot to call `write`.
-    - At most `capacity` entries; the least recently used go first.
-    """
-
-    FRESH_SECONDS = 1.0
-    MAX_AGE_SECONDS = 300.0
-
-    def __init__(self, db: Database, capacity: int) -> None:
-        self._db = db
-        self._capacity = capacity
-        # key -> (generation, remembered at (monotonic), value)
-        self._entries: OrderedDict[K, tuple[int, float, V]] = OrderedDict()
-        # Rows with writes in flight: key -> (how many, the latest write's ticket)
-        self._writing: dict[K, tuple[int, int]] = {}
-        self._tickets = itertools.count()
-
-    def get(self, key: K) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        now = time.monotonic()
-        if (
-            entry[0] != self._db._generation
-            or now - self._db._checked_at >= self.FRESH_SECONDS
-            or now - entry[1] >= self.MAX_AGE_SECONDS
-        ):
-            return None
-        self._entries.move_to_end(key)
-        return entry[2]
-
-    def stamp(self) -> int:
-        """Take this before reading a value to `put`."""
-        return self._db._generation
-
-    def put(self, key: K, value: V, stamp: int) -> None:
-        """Remember a value read from the database since `stamp` was taken."""
-        if key not in self._writing:
-            self._store(key, value, stamp)
-
-    def write(self, unit: Unit, key: K, change: Callable[[V], V] | None = None) -> None:
-        """Before `unit` writes the row of `key`. With `change`, the entry as it was (if any)
-        comes back changed once the unit commits; without, it is read again next time."""
-        self._write(
-            unit, key, lambda before: None if change is None or before is None else change(before)
-        )
-
-    def insert(self, unit: Unit, key: K, value: V) -> None:
-        """Before `unit` inserts the row of `key`: `value` is remembered once the unit commits."""
-        self._write(unit, key, lambda before: value)
-
-    def _write(self, unit: Unit, key: K, after: Callable[[V | None], V | None]) -> None:
-        generation = self._db._generation
-        entry = self._entries.pop(key, None)
-        before = entry[2] if entry is not None and entry[0] == generation else None
-        ticket = next(self._tickets)
-        count, _ = self._writing.get(key, (0, ticket))
-        self._writing[key] = (count + 1, ticket)
-
-        def end(committed: bool) -> None:
-            count, latest = self._writing.pop(key)
-            if count > 1:
-                self._writing[key] = (count - 1, latest)
-            self._entries.pop(key, None)  # a value read while the row was being written
-            if committed and count == 1 and latest == ticket:
-                value = after(before)
-                if value is not None:
-                    self._store(key, value, generation)
-
-        unit.at_end(end)
-
-    def _store(self, key: K, value: V, generation: int) -> None:
-        if generation != self._db._generation:
-            return  # everything was forgotten since the value was read
-        self._entries[key] = (generation, time.monotonic(), value)
-        self._entries.move_to_end(key)
-        if len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def _rollback_if_open(conn: sqlite3.Connection) -> None:

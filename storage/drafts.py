@@ -1,14 +1,15 @@
 """Project outline drafts, their answers and the history of every saved value.
 
-Every outline step reads its draft with the answers (`get_with_answers`); that is remembered
-between steps (`storage.db.Memo`), so the functions here that write a draft keep that memory true.
+Every outline step reads its draft with the answers afresh (`get_with_answers`), and a saved
+answer writes only its own section: what another writer changed meanwhile is neither hidden nor
+overwritten.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from storage.db import Database, Memo, Unit, utcnow
+from storage.db import Database, Unit, utcnow
 
 VERSIONS_KEPT = 20  # per section of a draft, the current value included
 TITLE = "title"  # the outline section whose answer is the draft's name (migration 0007)
@@ -39,19 +40,12 @@ class Draft:
         return self.status == "draft"
 
 
-def _remembered(db: Database) -> Memo[int, tuple[Draft, dict[str, str]]]:
-    """Drafts being written lately, by id: an outline's answers take a few kilobytes."""
-    return db.memo("drafts", 256)
-
-
 async def create(conn: Unit, user_id: int, language: str) -> int:
     now = utcnow()
     draft_id = await conn.insert(
         "INSERT INTO drafts (user_id, language, created_at, updated_at) VALUES (?, ?, ?, ?)",
         (user_id, language, now, now),
     )
-    draft = Draft(draft_id, user_id, None, "draft", language, now, now, None, None)
-    _remembered(conn.db).insert(conn, draft_id, (draft, {}))
     return draft_id
 
 
@@ -66,20 +60,12 @@ async def get(db: Database, draft_id: int, user_id: int) -> Draft | None:
 async def get_with_answers(
     db: Database, draft_id: int, user_id: int
 ) -> tuple[Draft, dict[str, str]] | None:
-    """`get` and `answers` in one trip to the database, or none when remembered: an outline
-    step needs both."""
-    memo = _remembered(db)
-    remembered = memo.get(draft_id)
-    if remembered is None or remembered[0].user_id != user_id:
-        stamp = memo.stamp()
-        rows = await db.fetchall(_WITH_ANSWERS, (draft_id, user_id))
-        if not rows:
-            return None
-        draft = Draft(*rows[0][:_WIDTH])
-        remembered = draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
-        memo.put(draft_id, remembered, stamp)
-    draft, answers = remembered
-    return draft, dict(answers)  # the caller's to change
+    """`get` and `answers` in one read: an outline step needs both."""
+    rows = await db.fetchall(_WITH_ANSWERS, (draft_id, user_id))
+    if not rows:
+        return None
+    draft = Draft(*rows[0][:_WIDTH])
+    return draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
 
 
 async def page_of_user(
@@ -120,14 +106,6 @@ async def answers(db: Database, draft_id: int) -> dict[str, str]:
 
 async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) -> None:
     now = utcnow()
-    _remembered(conn.db).write(
-        conn,
-        draft_id,
-        lambda remembered: (
-            replace(remembered[0], updated_at=now),
-            {**remembered[1], section_id: value},
-        ),
-    )
     await conn.execute(
         "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (draft_id, section_id) DO UPDATE SET value = excluded.value, "
@@ -156,13 +134,11 @@ async def rename(conn: Unit, draft_id: int, name: str) -> None:
 
 
 async def delete(conn: Unit, draft_id: int) -> None:
-    _remembered(conn.db).write(conn, draft_id)
     await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
 
 
 async def submit(conn: Unit, draft_id: int) -> bool:
     now = utcnow()
-    _remembered(conn.db).write(conn, draft_id)
     changed = await conn.change(
         "UPDATE drafts SET status = 'submitted', submitted_at = ?, updated_at = ? "
         "WHERE id = ? AND status = 'draft'",

@@ -83,7 +83,6 @@ async def delete_user(conn: Unit, user_id: int, *, keep_submitted: bool) -> None
             (user_id,),
         )
     await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-    conn.forget_remembered()  # rather than find each remembered entry of the user
 
 
 async def inactive(db: Database, before: str) -> tuple[list[int], list[int]]:
@@ -111,7 +110,6 @@ async def purge(db: Database, before: str, *, keep_submitted: bool) -> tuple[int
         await conn.execute("DELETE FROM faq_queries WHERE created_at < ?", (before,))
         for draft_id in drafts:
             await conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
-        conn.forget_remembered()
         for user_id in users:
             await delete_user(conn, user_id, keep_submitted=keep_submitted)
     await db.checkpoint()

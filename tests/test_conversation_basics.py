@@ -132,8 +132,7 @@ async def test_a_button_press_is_answered_once_right_after_its_reply(bot):
 
 
 async def test_replies_and_edits_are_html_without_link_previews(bot):
-    """Replies bypass python-telegram-bot's typed methods (bot.delivery), so the application's
-    defaults must still reach every message: HTML, and no link previews."""
+    """The application's defaults reach every message: HTML, and no link previews."""
     user = await bot.user(language_code="en", start=False)
     [menu] = await user.send("/start")
     await user.press("ℹ️ Help", menu)
@@ -144,7 +143,7 @@ async def test_replies_and_edits_are_html_without_link_previews(bot):
     for call in replies:
         assert call.params["parse_mode"] == "HTML"
         assert call.params["link_preview_options"] == {"is_disabled": True}
-    assert menu.buttons  # the keyboard went out as the Bot API's JSON and came back usable
+    assert menu.buttons  # the keyboard went out and came back usable
 
 
 async def test_in_a_group_the_bot_only_points_to_a_private_chat(bot):

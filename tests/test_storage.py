@@ -1,5 +1,6 @@
 """The database: migrations from any version, WAL, foreign keys, refusal of unusable files, group
-commit, and what is remembered between updates."""
+commit, and writes that race a purge. (Other writers between two updates of a user, through the
+real Application: tests/test_other_writers.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from storage import LATEST_VERSION, Database, DatabaseError, conversations, drafts, privacy
 from storage import users as users_repo
 from storage.conversations import Conversation
-from storage.db import Memo
 
 
 async def test_a_fresh_database_is_migrated_to_the_latest_version(tmp_path):
@@ -220,44 +220,7 @@ async def test_waiting_for_the_database_inside_a_transaction_holding_it_is_refus
     assert await _user_ids(db) == []
 
 
-# -- what is remembered between updates (storage.db.Memo) ---------------------------------------
-
-
-async def _truth(path, user_id: int) -> tuple[users_repo.User | None, Conversation | None]:
-    """The user and state as another connection reads them: the database, not the memo."""
-    other = Database(path)
-    await other.open()
-    try:
-        return await users_repo.get(other, user_id), await conversations.get(other, user_id)
-    finally:
-        await other.close()
-
-
-async def _remembered(db: Database, user_id: int) -> tuple[users_repo.User, Conversation | None]:
-    trips = db.trips
-    user, state = await users_repo.touch(db, user_id, "en")
-    assert db.trips == trips, "not served from memory"
-    return user, state
-
-
-async def test_the_remembered_user_and_state_follow_every_write(db):
-    await users_repo.touch(db, 7, "en")  # first contact: the row is made and remembered
-    step = Conversation("outline", "3", {"draft": 1, "selected": ["a"]})
-    await conversations.set_state(db, 7, step)
-    user, state = await _remembered(db, 7)
-    assert state == step and (user, state) == await _truth(db.path, 7)
-    state.data["selected"].append("changed by a handler")  # not by the memo's copy
-    assert (await _remembered(db, 7))[1] == step
-
-    async with db.transaction() as conn:
-        await conversations.clear(conn, 7)
-    assert (await _remembered(db, 7))[1] is None
-
-    await users_repo.set_language(db, 7, "sv")
-    await users_repo.mark_privacy_seen(db, 7)
-    user, state = await users_repo.touch(db, 7, "en")
-    assert user.language == "sv" and user.privacy_seen_at is not None
-    assert (user, state) == await _truth(db.path, 7)
+# -- writes that fail or race a purge ------------------------------------------------------------
 
 
 async def test_a_write_that_fails_leaves_what_the_database_has(db):
@@ -268,102 +231,16 @@ async def test_a_write_that_fails_leaves_what_the_database_has(db):
         async with db.transaction() as conn:
             await conversations.put(conn, 7, Conversation("outline", "0", {}))
             raise RuntimeError("the handler failed before the commit")
-    assert (await users_repo.touch(db, 7, "en"))[1] == before
+    assert await conversations.get(db, 7) == before
     with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as conn:  # the commit itself fails: no such draft
             await conversations.put(conn, 7, Conversation("outline", "0", {}))
             await drafts.save_answer(conn, 404, "title", "x")
-    assert (await users_repo.touch(db, 7, "en"))[1] == before == (await _truth(db.path, 7))[1]
-
-
-async def test_another_process_change_is_seen_at_the_next_batch_or_within_a_second(db, monkeypatch):
-    await users_repo.touch(db, 7, "en")
-    await _remembered(db, 7)
-    cli = Database(db.path)  # as the command line does it: its own connection
-    await cli.open()
-    try:
-        await conversations.set_state(cli, 7, Conversation("outline", "2", {}))
-        await db.fetchone("SELECT 1")  # any batch looks at SQLite's data_version
-        assert (await users_repo.touch(db, 7, "en"))[1] == Conversation("outline", "2", {})
-
-        await users_repo.set_role(cli, 7, "coordinator")
-        monkeypatch.setattr(Memo, "FRESH_SECONDS", 0.0)  # no batch since: not trusted
-        assert (await users_repo.touch(db, 7, "en"))[0].role == "coordinator"
-    finally:
-        await cli.close()
-
-
-async def test_a_remembered_draft_follows_its_answers_and_is_only_its_owners(db):
-    await users_repo.touch(db, 7, "en")
-    async with db.transaction() as conn:
-        draft_id = await drafts.create(conn, 7, "en")
-    draft, answers = await drafts.get_with_answers(db, draft_id, 7)
-    answers["title"] = "changed by a handler, not saved"
-    async with db.transaction() as conn:
-        await drafts.save_answer(conn, draft_id, "need", "Families need it")
-    trips = db.trips
-    draft, answers = await drafts.get_with_answers(db, draft_id, 7)
-    assert db.trips == trips
-    assert answers == {"need": "Families need it"} == await drafts.answers(db, draft_id)
-    assert draft == await drafts.get(db, draft_id, 7)
-    assert await drafts.get_with_answers(db, draft_id, 8) is None  # someone else's id
-
-    async with db.transaction() as conn:
-        await drafts.rename(conn, draft_id, "Join in")
-        assert await drafts.submit(conn, draft_id)
-    draft, answers = await drafts.get_with_answers(db, draft_id, 7)
-    assert (answers["title"], draft.status) == ("Join in", "submitted")  # the name is the title
-
-    async with db.transaction() as conn:
-        await privacy.delete_user(conn, 7, keep_submitted=False)
-    assert await drafts.get_with_answers(db, draft_id, 7) is None
-    user, state = await users_repo.touch(db, 7, "en")
-    assert user.is_new and state is None
-
-
-async def test_a_memo_keeps_only_the_most_recently_used_entries(db):
-    memo = db.memo("test", 2)
-    for key in (1, 2):
-        memo.put(key, f"value {key}", memo.stamp())
-    await db.fetchone("SELECT 1")  # a batch has looked at data_version: entries may be served
-    assert memo.get(1) == "value 1"  # used again: 2 is now the least recently used
-    memo.put(3, "value 3", memo.stamp())
-    assert (memo.get(1), memo.get(2), memo.get(3)) == ("value 1", None, "value 3")
-    stale = memo.stamp()
-    db.forget_remembered()
-    memo.put(4, "read before everything was forgotten", stale)
-    assert (len(memo), memo.get(1), memo.get(4)) == (2, None, None)
-
-
-async def test_several_writes_to_one_remembered_row_leave_what_the_database_has(db):
-    await users_repo.touch(db, 7, "en")
-    await db.fetchone("SELECT 1")
-    async with db.transaction() as conn:
-        await conversations.put(conn, 7, Conversation("outline", "1", {}))
-        await conversations.clear(conn, 7)  # the later write wins, here as in the database
-    assert (await users_repo.touch(db, 7, "en"))[1] is None == (await _truth(db.path, 7))[1]
-
-    async with db.transaction() as conn:
-        draft_id = await drafts.create(conn, 7, "en")
-    await drafts.get_with_answers(db, draft_id, 7)
-    async with db.transaction() as conn:
-        await drafts.save_answer(conn, draft_id, "title", "Join in")
-        assert await drafts.submit(conn, draft_id)
-    draft, answers = await drafts.get_with_answers(db, draft_id, 7)
-    assert (draft.status, answers) == ("submitted", {"title": "Join in"})
-
-    async with db.transaction() as conn:  # open while another write to the row commits
-        await conversations.put(conn, 7, Conversation("outline", "2", {}))
-        await users_repo.set_language(db, 7, "sv")
-        assert (await users_repo.touch(db, 7, "en"))[0].language == "sv"  # read mid-write...
-    user, state = await users_repo.touch(db, 7, "en")  # ...was not remembered over the commit
-    assert (user, state) == await _truth(db.path, 7)
-    assert (user.language, state) == ("sv", Conversation("outline", "2", {}))
+    assert await conversations.get(db, 7) == before
 
 
 async def test_a_user_arriving_while_the_purge_deletes_them_comes_back_new(db, monkeypatch):
-    """The arrival joins the purge's batch after the purge's delete: the user is created anew,
-    and nothing of the deleted user is served from memory."""
+    """The arrival joins the purge's batch after the purge's delete: the user is created anew."""
     old = "2020-01-01T00:00:00+00:00"
     await db.execute("INSERT INTO users (id, first_seen, last_seen) VALUES (7, ?, ?)", (old, old))
     await conversations.set_state(db, 7, Conversation("outline", "3", {"draft": 1}))
@@ -382,14 +259,14 @@ async def test_a_user_arriving_while_the_purge_deletes_them_comes_back_new(db, m
     await asyncio.sleep(0.01)
     arrival = asyncio.create_task(users_repo.touch(db, 7, "en"))
     assert await purge == (1, 0)
-    user, state = await arrival
-    assert (user.is_new, state) == (True, None)
-    assert await users_repo.touch(db, 7, "en") == await _truth(db.path, 7)
+    user = await arrival
+    assert user.is_new and await conversations.get(db, 7) is None
+    assert await users_repo.touch(db, 7, "en") == await users_repo.get(db, 7)
 
 
-async def test_a_user_read_just_before_the_purge_deletes_them_is_not_remembered(db):
-    """The arrival goes in the batch before the purge's delete and still sees the user; the bot
-    must not go on serving that user from memory once the purge is done."""
+async def test_a_user_read_just_before_the_purge_deletes_them_arrives_new_next_time(db):
+    """The arrival goes in the batch before the purge's delete and still sees the user; their
+    next arrival, after the purge, finds nothing of them."""
     old = "2020-01-01T00:00:00+00:00"
     await db.execute("INSERT INTO users (id, first_seen, last_seen) VALUES (7, ?, ?)", (old, old))
     await conversations.set_state(db, 7, Conversation("outline", "3", {"draft": 1}))
@@ -401,11 +278,10 @@ async def test_a_user_read_just_before_the_purge_deletes_them_is_not_remembered(
     )
     await asyncio.sleep(0.01)
     db._lock.release()
-    user, state = await arrival
-    assert state == Conversation("outline", "3", {"draft": 1})
+    assert not (await arrival).is_new
     assert await purge == (1, 0)
-    user, state = await users_repo.touch(db, 7, "en")
-    assert (user.is_new, state) == (True, None)
+    assert (await users_repo.touch(db, 7, "en")).is_new
+    assert await conversations.get(db, 7) is None
 
 
 async def test_migration_7_makes_a_drafts_name_its_working_title_and_loses_neither(tmp_path):
