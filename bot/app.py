@@ -45,7 +45,7 @@ from handlers import (
     start,
 )
 from handlers.flows import Router, route_text, save_pending
-from storage import Database, learned
+from storage import Database, learned, users
 from storage import privacy as privacy_store
 
 log = logging.getLogger(__name__)
@@ -190,8 +190,7 @@ async def start_services(app: BotApplication) -> None:
     await services.db.open()
     # What coordinators taught from /unanswered (bot/coordination.py teach) counts from the start.
     services.matcher.learn_all(await learned.all_learned(services.db))
-    if services.settings.retention_days:
-        app.bot_data["retention"] = asyncio.create_task(_retention_daily(services))
+    app.bot_data["housekeeping"] = asyncio.create_task(_housekeeping_daily(services))
     if services.settings.token is not None:  # serving Telegram, not the console or a test
         settle_long_lived_objects()
         if hasattr(signal, "SIGHUP"):  # `kill -HUP <pid>` re-reads content/ the way /reload does
@@ -244,26 +243,31 @@ async def _reload_learned(services: Services) -> None:
     services.matcher.learn_all(await learned.all_learned(services.db))
 
 
-async def _retention_daily(services: Services) -> None:
-    """BOT_RETENTION_DAYS: purge inactive users and stale drafts now and then once a day."""
+async def _housekeeping_daily(services: Services) -> None:
+    """Now and then once a day: forget handled updates older than two days, and with
+    BOT_RETENTION_DAYS purge inactive users, stale drafts and old questions."""
     days = services.settings.retention_days
-    assert days is not None
     while True:
-        before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        now = datetime.now(UTC)
         try:
-            users_gone, drafts_gone = await privacy_store.purge(
-                services.db, before, keep_submitted=services.settings.keep_submitted
+            await users.forget_handled_updates(
+                services.db, (now - timedelta(days=2)).isoformat(timespec="seconds")
             )
-            log.info("retention: deleted %d users and %d drafts", users_gone, drafts_gone)
+            if days:
+                before = (now - timedelta(days=days)).isoformat(timespec="seconds")
+                users_gone, drafts_gone = await privacy_store.purge(
+                    services.db, before, keep_submitted=services.settings.keep_submitted
+                )
+                log.info("retention: deleted %d users and %d drafts", users_gone, drafts_gone)
         except Exception:  # a failed purge must not stop the bot; it is tried again tomorrow
-            log.exception("retention purge failed")
+            log.exception("daily housekeeping failed")
         await asyncio.sleep(24 * 3600)
 
 
 async def stop_services(app: BotApplication) -> None:
-    retention = app.bot_data.pop("retention", None)
-    if retention is not None:
-        retention.cancel()
+    housekeeping = app.bot_data.pop("housekeeping", None)
+    if housekeeping is not None:
+        housekeeping.cancel()
     await app.bot_data["services"].db.close()
 
 

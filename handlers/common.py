@@ -10,6 +10,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
 from bot.context import BotContext
@@ -17,16 +18,25 @@ from bot.delivery import Keyboard, answer_now, edit_html, send_html
 from bot.outline import clean_text
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
+from storage.db import handling
 
 log = logging.getLogger(__name__)
 
 
 async def load_user(update: Update, context: BotContext) -> None:
     """Runs first for every private update: record the user and settle their language."""
+    handling.set(None)  # until this update's user is known (tests deliver many in one task)
     person = update.effective_user
     if person is None or person.is_bot:
         return
-    context.user = await users.touch(context.db, person.id, person.language_code)
+    context.user = await users.touch(context.db, person.id, person.language_code, update.update_id)
+    if context.user.handled_before:
+        # Telegram delivered it again: the bot stopped after committing its effects but before
+        # confirming it. Applying it twice would, say, save an answer as the next step's too.
+        # A press is still answered once this ends (bot.delivery), as every press is.
+        log.info("update %d was handled before the restart: skipped", update.update_id)
+        raise ApplicationHandlerStop
+    handling.set((person.id, update.update_id))
     context.lang = _language(context, context.user.language, person.language_code)
 
 

@@ -17,6 +17,9 @@ of the event loop, and for a commit an fsync), so work is grouped:
   connection for itself until it commits; a lock keeps it and the batches from interleaving.
   Where the whole of it can be written as one function of the connection (`Database.write`), it
   goes in the batch instead: one trip.
+- Every write made while an update is handled records that update as handled, in the same
+  transaction (`handling`): an update Telegram delivers again after a crash is then recognised
+  (`storage.users.touch`) and not applied twice.
 - Nothing is remembered between updates: every update reads what it needs from the database, so
   a change made by any other writer (another process through the CLI, a background job, another
   user on a shared draft) is what the next update sees. docs/storage.md explains why.
@@ -32,6 +35,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -42,6 +46,16 @@ import aiosqlite
 
 T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+# (user id, update id) of the update being handled, set once its user is loaded
+# (handlers.common.load_user); every write made while handling it records it in handled_updates.
+handling: ContextVar[tuple[int, int] | None] = ContextVar("handling", default=None)
+# Nothing to record for a user the same update has just erased (/deletedata).
+_HANDLED = (
+    "INSERT OR IGNORE INTO handled_updates (user_id, update_id, handled_at) "
+    "SELECT id, ?, ? FROM users WHERE id = ?"
+)
 
 
 class DatabaseError(Exception):
@@ -218,6 +232,8 @@ class Database:
     async def _batched(self, work: Callable[[sqlite3.Connection], T], *, writes: bool) -> T:
         """Run `work` in the next batch (see the module docstring)."""
         self._refuse_if_holding()
+        if writes and (update := handling.get()) is not None:
+            work = functools.partial(_marking_handled, work, update)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Job(work, writes, future))
         if self._batcher is None or self._batcher.done():  # done: cancelled before it began
@@ -337,6 +353,14 @@ def _run_batch(jobs: list[_Job], conn: sqlite3.Connection) -> list[Any]:
     return outcomes
 
 
+def _marking_handled(
+    work: Callable[[sqlite3.Connection], T], update: tuple[int, int], conn: sqlite3.Connection
+) -> T:
+    result = work(conn)
+    conn.execute(_HANDLED, (update[1], utcnow(), update[0]))
+    return result
+
+
 def _statement(sql: str) -> Callable[[sqlite3.Connection], Any]:
     return lambda conn: conn.execute(sql)
 
@@ -406,6 +430,10 @@ class Unit:
     async def commit(self) -> None:
         if self._holding:
             try:
+                if (update := handling.get()) is not None:
+                    await self._trip(
+                        _HANDLED, (update[1], utcnow(), update[0]), lambda cursor: None
+                    )
                 await self._trip("COMMIT", (), lambda cursor: None)
             finally:
                 self._release()

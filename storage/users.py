@@ -27,6 +27,7 @@ class User:
     role: str
     privacy_seen_at: str | None = None
     is_new: bool = False
+    handled_before: bool = False  # the update being handled was: a redelivery after a crash
 
 
 # last_seen is kept to the quarter hour: writing it on every message would cost a committed
@@ -34,18 +35,30 @@ class User:
 LAST_SEEN_PRECISION = timedelta(minutes=15)
 
 
-async def touch(db: Database, user_id: int, telegram_language: str | None) -> User:
+async def touch(
+    db: Database, user_id: int, telegram_language: str | None, update_id: int | None = None
+) -> User:
     """The user's row, created on first contact, with last_seen and Telegram's language kept
     fresh: one trip to the database per update, which writes only on first contact, when
     Telegram's language changed, or once per `LAST_SEEN_PRECISION`. It goes with the batch's
-    writes, in their order: an arrival queued after a purge's delete finds the user gone."""
-    return await db.write(functools.partial(_arrive, user_id, telegram_language))
+    writes, in their order: an arrival queued after a purge's delete finds the user gone.
+    With `update_id`, it also tells whether that update was handled before."""
+    return await db.write(functools.partial(_arrive, user_id, telegram_language, update_id))
 
 
-def _arrive(user_id: int, telegram_language: str | None, conn: sqlite3.Connection) -> User:
+def _arrive(
+    user_id: int, telegram_language: str | None, update_id: int | None, conn: sqlite3.Connection
+) -> User:
     """On the database thread: `touch`."""
     now = utcnow()
     row = conn.execute(_SELECT, (user_id,)).fetchone()
+    if row is not None and update_id is not None:
+        handled = conn.execute(
+            "SELECT 1 FROM handled_updates WHERE user_id = ? AND update_id = ?",
+            (user_id, update_id),
+        ).fetchone()
+        if handled is not None:
+            return User(*row, handled_before=True)
     if row is None:
         conn.execute(
             "INSERT INTO users (id, telegram_language, first_seen, last_seen) VALUES (?, ?, ?, ?)",
@@ -96,3 +109,9 @@ async def set_role(db: Database, user_id: int, role: str) -> None:
 async def mark_privacy_seen(db: Database, user_id: int) -> None:
     now = utcnow()
     await db.execute("UPDATE users SET privacy_seen_at = ? WHERE id = ?", (now, user_id))
+
+
+async def forget_handled_updates(db: Database, before: str) -> None:
+    """Updates handled before `before` can no longer come again: Telegram redelivers only
+    what the bot had not confirmed when it stopped."""
+    await db.execute("DELETE FROM handled_updates WHERE handled_at < ?", (before,))

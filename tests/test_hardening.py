@@ -487,3 +487,58 @@ async def test_only_the_latest_versions_of_a_section_are_kept(bot):
     assert [r["value"] for r in rows] == [
         f"Title version {n}" for n in range(15, VERSIONS_KEPT + 15)
     ]
+
+
+async def test_an_update_delivered_again_after_a_crash_is_not_applied_twice(bot):
+    """Killed just after an answer was committed, the bot got the same update again on restart:
+    the title was also saved as the next section's answer."""
+    from tests.test_outline import SECTIONS, _answers, _draft_ids
+
+    user = await bot.user(language_code="en")
+    await user.send("/outline")
+    title = user._message(text="Family meeting points in Kainuu")
+    await user._deliver(title)
+    [draft_id] = await _draft_ids(bot, user.user_id)
+    before = await _answers(bot, draft_id)
+    assert before == {"title": "Family meeting points in Kainuu"}
+    step = await bot.db.fetchone("SELECT step FROM conversations WHERE user_id = ?", (1001,))
+    await bot.restart()
+    assert await user._deliver(title) == []  # nothing applied, nothing said
+    assert await _answers(bot, draft_id) == before
+    again = await bot.db.fetchone("SELECT step FROM conversations WHERE user_id = ?", (1001,))
+    assert again["step"] == step["step"]
+    # The next, new update is handled as ever.
+    await user.send(SECTIONS[1].text["en"].example or "An organisation")
+    assert len(await _answers(bot, draft_id)) >= 1
+
+
+async def test_a_button_pressed_again_by_a_redelivery_is_answered_and_ignored(bot):
+    user = await bot.user(language_code="en")
+    await user.send("/language")
+    choice = user.last_with_buttons()
+    data = next(data for label, data in choice.buttons if label.endswith("Svenska"))
+    shown = choice.as_telegram()
+
+    def press(query: str) -> dict:
+        bot.telegram.presses.append(query)
+        return {
+            "update_id": 424242,
+            "callback_query": {
+                "id": query,  # the first answer never reached Telegram: it is answered again
+                "from": user._from(),
+                "chat_instance": "1",
+                "data": data,
+                "message": shown,
+            },
+        }
+
+    await user._deliver(press("first"))
+    assert (await bot.db.fetchone("SELECT language FROM users"))["language"] == "sv"
+    await bot.db.execute("UPDATE users SET language = 'en'")  # changed again since, elsewhere
+    handled = len(bot.telegram.calls)
+    await bot.restart()
+    await user._deliver(press("again"))
+    assert (await bot.db.fetchone("SELECT language FROM users"))["language"] == "en"
+    methods = [call.method for call in bot.telegram.calls[handled:]]
+    assert "editMessageText" not in methods and "sendMessage" not in methods
+    assert "answerCallbackQuery" in methods

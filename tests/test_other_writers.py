@@ -131,7 +131,7 @@ async def test_the_retention_purge_between_two_updates_starts_the_user_afresh(bo
     await bot.db.execute(
         "UPDATE users SET last_seen = '2020-01-01T00:00:00+00:00' WHERE id = ?", (user.user_id,)
     )
-    # What the daily retention task runs (bot.app._retention_daily), in this process.
+    # What the daily housekeeping task runs (bot.app._housekeeping_daily), in this process.
     assert await privacy.purge(bot.db, "2025-01-01T00:00:00+00:00", keep_submitted=True) == (1, 0)
     replies = await user.send(answer_for(ORGANISATION))
     assert "🔒" in replies[0].text
