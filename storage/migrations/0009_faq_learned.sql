@@ -1,7 +1,7 @@
 -- What coordinators taught the FAQ matcher from /unanswered: a question attached to an entry as a
 -- new variant in its language, or marked out of scope (answered "I don't know" at once, and no
 -- longer listed as unanswered). Read into the matcher at start; `python -m bot content learned`
--- turns the variants into TOML for the content editors. No user ids: like faq_queries.
+-- turns the variants into TOML for the content editors. No user id: a taught wording is content.
 CREATE TABLE faq_learned (
     id          INTEGER PRIMARY KEY,
     created_at  TEXT NOT NULL,
