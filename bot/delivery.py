@@ -33,6 +33,7 @@ uploads, rather than python-telegram-bot's form encoding. The measurements are i
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import warnings
@@ -235,11 +236,13 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        request = functools.partial(
+            AIORateLimiter.process_request,
+            self, callback, args, kwargs, endpoint, data, rate_limit_args,
+        )  # fmt: skip
         for attempt in range(1, self.attempts + 1):
             try:
-                return await self._waiting_out_429(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
+                return await self._waiting_out_429(request, data.get("chat_id"), endpoint)
             except BadRequest:
                 raise  # our request is wrong; sending it again will not help
             except NetworkError as error:  # 5xx, timeouts, dropped connections
@@ -250,17 +253,10 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")
 
     async def _waiting_out_429(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        self, request: Callable[[], Awaitable[Any]], chat: Any, endpoint: str
+    ) -> Any:
         """The request, retried after each 429 once its retry_after has passed; meanwhile
         other requests to the same chat wait too, and other chats' requests go on."""
-        chat = data.get("chat_id")
         loop = asyncio.get_running_loop()
         for attempt in range(self.retries_after_429 + 1):
             wait = self._paused.get(chat, 0.0) - loop.time() if chat is not None else 0.0
@@ -269,9 +265,7 @@ class RetryingRateLimiter(AIORateLimiter):
             elif chat in self._paused:
                 del self._paused[chat]
             try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
+                return await request()
             except RetryAfter as error:
                 if attempt == self.retries_after_429:
                     raise
