@@ -108,13 +108,23 @@ HELDOUT_TARGETS = {
 # worse, and the target's shortfall is stated. docs/matching.md has the measurements; delete a
 # line once its target is met.
 HELDOUT_SHORTFALLS = {
-    ("fi", "answered_directly"): 0.507,  # target 0.85: 34 points short
-    ("sv", "answered_directly"): 0.562,  # target 0.85: 29 points short
-    ("en", "answered_directly"): 0.617,  # target 0.85: 23 points short
-    ("all", "answered_directly"): 0.562,  # target 0.90: 34 points short
+    ("fi", "answered_directly"): 0.567,  # target 0.85: 28 points short
+    ("sv", "answered_directly"): 0.617,  # target 0.85: 23 points short
+    ("en", "answered_directly"): 0.656,  # target 0.85: 19 points short
+    ("all", "answered_directly"): 0.613,  # target 0.90: 29 points short
     ("en", "wrong_answers"): 0.031,  # target at most 0.02: 4 of 128 in-scope questions
-    ("fi", "oos_not_direct"): 0.972,  # target 0.98: 2 of 71 out-of-scope questions answered
-    ("fi", "oos_none"): 0.901,  # target 0.95: 7 of 71 not told so (2 answered, 5 got a menu)
+    # Lower than before the December 2026 variants (fi 0.972, sv 0.986, all 0.986; oos_none fi
+    # 0.901, sv 0.986, en 0.971, all 0.952): the richer content answers more in-scope questions
+    # (0.562 -> 0.613) and puts the right entry on screen more often (0.805 -> 0.890), and a few
+    # near-domain questions more reach an entry. The lead chose this trade-off, with
+    # ANSWER_SCORE set on the shipped set and separate probes, not on this set.
+    ("fi", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
+    ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71
+    ("all", "oos_not_direct"): 0.967,  # target 0.98: 7 of 210
+    ("fi", "oos_none"): 0.887,  # target 0.95: 8 of 71 not told so
+    ("sv", "oos_none"): 0.901,  # target 0.95: 7 of 71
+    ("en", "oos_none"): 0.941,  # target 0.95: 4 of 68
+    ("all", "oos_none"): 0.91,  # target 0.95: 19 of 210
 }
 
 
@@ -231,9 +241,9 @@ async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot
 
 async def test_i_dont_know_lists_the_nearest_questions_without_claiming_them(bot):
     user = await bot.user(language_code="fi")
-    match = MATCHER.match("tukiprosentti", "fi")
+    match = MATCHER.match("Business Finlandin tukiprosentti", "fi")
     assert match.outcome == "none" and match.closest  # near an entry, not near enough to answer
-    [reply] = await user.send("Tukiprosentti?")
+    [reply] = await user.send("Business Finlandin tukiprosentti?")
     assert "En löytänyt" in reply.text or "ei ole vastausta" in reply.text
     assert "Lähimmät kysymykset" in reply.text
     nearest = CONTENT.entries[match.closest[0].entry_id].text["fi"].question
