@@ -28,10 +28,15 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import coordination, i18n
+from bot.channels.context import BotContext, Services, settle_long_lived_objects
+from bot.channels.delivery import (
+    AiohttpRequest,
+    FloodGate,
+    PerUserUpdateProcessor,
+    RetryingRateLimiter,
+)
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
-from bot.context import BotContext, Services, settle_long_lived_objects
-from bot.delivery import AiohttpRequest, FloodGate, PerUserUpdateProcessor, RetryingRateLimiter
 from bot.faq import FaqMatcher
 from handlers import (
     checklist,

@@ -199,7 +199,7 @@ async def _check_token(settings: Settings) -> None:
     traceback and leaving its connections open."""
     from telegram import Bot
 
-    from bot.delivery import AiohttpRequest
+    from bot.channels.delivery import AiohttpRequest
 
     request = AiohttpRequest(connection_pool_size=1)
     async with Bot(settings.token or "", base_url=settings.api_base_url, request=request):
@@ -207,8 +207,8 @@ async def _check_token(settings: Settings) -> None:
 
 
 def _run(settings: Settings) -> int:
-    from bot import webhook
     from bot.app import build_application
+    from bot.channels import webhook
 
     asyncio.run(_check_database(settings))
     asyncio.run(_check_token(settings))
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(getattr(tools, command)(settings, args))
         if command == "console":
-            from bot.console import run_console
+            from bot.channels.console import run_console
 
             return asyncio.run(run_console(settings, language_code=args.lang))
     except ConfigError as error:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
+from bot.channels.context import BotContext
 from bot.checklist import (
     NO,
     NO_SUBTHEME,
@@ -22,7 +23,6 @@ from bot.checklist import (
     summarize,
 )
 from bot.content import ChecklistItem
-from bot.context import BotContext
 from bot.intent import Expect
 from bot.rendering import render
 from handlers import faq, flows, start

@@ -19,7 +19,7 @@ from typing import IO
 from telegram import Update
 
 from bot import coordination
-from bot.context import BotContext
+from bot.channels.context import BotContext
 from bot.coordination import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
 from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render

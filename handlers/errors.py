@@ -11,8 +11,8 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
-from bot.context import BotContext
-from bot.delivery import send_html
+from bot.channels.context import BotContext
+from bot.channels.delivery import send_html
 from handlers.common import answer_button, recall_user, send, typed_text, well_formed
 from handlers.flows import current_flow
 from storage import users
@@ -103,7 +103,8 @@ async def refuse_forged_button(update: Update, context: BotContext) -> None:
 
 
 async def slow_down(application: Any, update: Update) -> None:
-    """Once per flood (`bot.delivery.FloodGate`), to a user whose updates are being dropped."""
+    """Once per flood (`bot.channels.delivery.FloodGate`), to a user whose updates are being
+    dropped."""
     services = application.bot_data["services"]
     person = update.effective_user
     if person is None:

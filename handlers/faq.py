@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.error import BadRequest
 
+from bot.channels.context import BotContext
 from bot.content import Entry, SmallTalk, answer_html
-from bot.context import BotContext
 from bot.faq import Match
 from bot.intent import has_words, smalltalk_kind
 from bot.outline import clean_text

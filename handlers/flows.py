@@ -20,8 +20,8 @@ from typing import Any
 
 from telegram import Update
 
+from bot.channels.context import BotContext
 from bot.content import SmallTalk
-from bot.context import BotContext
 from bot.intent import Expect, in_step
 from handlers.common import answer_button, callback, callback_parts, typed_text
 from storage import conversations

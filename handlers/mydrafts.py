@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import i18n
-from bot.context import BotContext
+from bot.channels.context import BotContext
 from bot.intent import Expect
 from bot.outline import progress, validate
 from bot.rendering import render

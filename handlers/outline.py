@@ -16,10 +16,10 @@ from decimal import Decimal
 from telegram import Update
 
 from bot import i18n
+from bot.channels.context import BotContext
+from bot.channels.delivery import send_html
 from bot.checklist import selected_subthemes
 from bot.content import Section
-from bot.context import BotContext
-from bot.delivery import send_html
 from bot.documents import Labels, file_name, outline_docx
 from bot.intent import Expect
 from bot.outline import (

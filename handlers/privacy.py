@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.context import BotContext
+from bot.channels.context import BotContext
 from bot.documents import personal_data_files
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers.common import answer_button, beside, callback, callback_parts, send, show

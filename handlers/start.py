@@ -6,8 +6,8 @@ from markupsafe import Markup
 from telegram import Update
 
 from bot import i18n
+from bot.channels.context import BotContext
 from bot.config import LANGUAGES
-from bot.context import BotContext
 from handlers import flows, privacy
 from handlers.common import answer_button, callback, callback_parts, show
 from storage import conversations, users
