@@ -28,13 +28,10 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import coordination, i18n
+from bot.channels.api_client import AiohttpRequest
 from bot.channels.context import BotContext, Services, settle_long_lived_objects
-from bot.channels.delivery import (
-    AiohttpRequest,
-    FloodGate,
-    PerUserUpdateProcessor,
-    RetryingRateLimiter,
-)
+from bot.channels.replies import RetryingRateLimiter
+from bot.channels.updates import FloodGate, PerUserUpdateProcessor
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.faq import FaqMatcher

@@ -199,7 +199,7 @@ async def _check_token(settings: Settings) -> None:
     traceback and leaving its connections open."""
     from telegram import Bot
 
-    from bot.channels.delivery import AiohttpRequest
+    from bot.channels.api_client import AiohttpRequest
 
     request = AiohttpRequest(connection_pool_size=1)
     async with Bot(settings.token or "", base_url=settings.api_base_url, request=request):

@@ -14,7 +14,8 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
 from bot.channels.context import BotContext
-from bot.channels.delivery import Keyboard, answer_now, edit_html, send_html
+from bot.channels.replies import Keyboard, edit_html, send_html
+from bot.channels.updates import answer_now
 from bot.outline import clean_text
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
@@ -33,7 +34,7 @@ async def load_user(update: Update, context: BotContext) -> None:
     if context.user.handled_before:
         # Telegram delivered it again: the bot stopped after committing its effects but before
         # confirming it. Applying it twice would, say, save an answer as the next step's too.
-        # A press is still answered once this ends (bot.channels.delivery), as every press is.
+        # A press is still answered once this ends (bot.channels.updates), as every press is.
         log.info("update %d was handled before the restart: skipped", update.update_id)
         raise ApplicationHandlerStop
     handling.set((person.id, update.update_id))
@@ -150,7 +151,7 @@ async def beside(
 
 async def answer_button(update: Update, text: str | None = None, alert: bool = False) -> None:
     """Answer a button press now: with a notice or an alert, or before slow work. A press not
-    answered by its handler is answered after it (`bot.channels.delivery`), once the reply has
+    answered by its handler is answered after it (`bot.channels.updates`), once the reply has
     gone."""
     if update.callback_query is not None:
         await answer_now(update.callback_query, text, alert)

@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import i18n
 from bot.channels.context import BotContext
-from bot.channels.delivery import send_html
+from bot.channels.replies import send_html
 from handlers.common import answer_button, recall_user, send, typed_text, well_formed
 from handlers.flows import current_flow
 from storage import users
@@ -103,7 +103,7 @@ async def refuse_forged_button(update: Update, context: BotContext) -> None:
 
 
 async def slow_down(application: Any, update: Update) -> None:
-    """Once per flood (`bot.channels.delivery.FloodGate`), to a user whose updates are being
+    """Once per flood (`bot.channels.updates.FloodGate`), to a user whose updates are being
     dropped."""
     services = application.bot_data["services"]
     person = update.effective_user

@@ -17,7 +17,7 @@ from telegram import Update
 
 from bot import i18n
 from bot.channels.context import BotContext
-from bot.channels.delivery import send_html
+from bot.channels.replies import send_html
 from bot.checklist import selected_subthemes
 from bot.content import Section
 from bot.documents import Labels, file_name, outline_docx
