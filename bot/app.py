@@ -40,7 +40,9 @@ from handlers import (
     common,
     coordinator,
     errors,
+    fallback,
     faq,
+    gate,
     mydrafts,
     outline,
     privacy,
@@ -89,7 +91,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     else:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    flood.notify = functools.partial(errors.slow_down, application)
+    flood.notify = functools.partial(gate.slow_down, application)
     content = load_valid(content_root(settings.content_dir))
     application.bot_data["services"] = Services(
         settings, Database(settings.database, settings.db_synchronous), content, FaqMatcher(content)
@@ -109,10 +111,10 @@ def _add_handlers(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
 
     # Before anything else: groups get a pointer to a private chat; the user and language load.
-    app.add_handler(TypeHandler(Update, errors.outside_private_chat), group=-20)
+    app.add_handler(TypeHandler(Update, gate.outside_private_chat), group=-20)
     app.add_handler(TypeHandler(Update, common.load_user), group=-10)
     app.add_handler(TypeHandler(Update, privacy.first_contact), group=-9)
-    app.add_handler(TypeHandler(Update, errors.refuse_forged_button), group=-8)
+    app.add_handler(TypeHandler(Update, gate.refuse_forged_button), group=-8)
 
     app.add_handlers(
         [
@@ -159,10 +161,10 @@ def _add_handlers(app: BotApplication) -> None:
             CallbackQueryHandler(faq.button, pattern=r"^faq:"),
             CallbackQueryHandler(save_pending, pattern=r"^fl:s:"),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
-            MessageHandler(message & filters.COMMAND, errors.unknown_command),
+            MessageHandler(message & filters.COMMAND, fallback.unknown_command),
             MessageHandler(message & filters.TEXT, route_text),
-            MessageHandler(message, errors.unsupported_content),
-            CallbackQueryHandler(errors.stale_button),
+            MessageHandler(message, fallback.unsupported_content),
+            CallbackQueryHandler(common.stale_button),
         ]
     )
     app.add_error_handler(errors.on_error)

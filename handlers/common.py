@@ -155,3 +155,12 @@ async def answer_button(update: Update, text: str | None = None, alert: bool = F
     gone."""
     if update.callback_query is not None:
         await answer_now(update.callback_query, text, alert)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button whose data we don't recognise: from an old message, another flow, or forged."""
+    await answer_button(
+        update,
+        context.gettext("This button is no longer valid. Send /menu to start again."),
+        alert=True,
+    )

@@ -23,8 +23,17 @@ from bot.channels.context import BotContext
 from bot.coordination import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
 from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
-from handlers import errors
-from handlers.common import Keyboard, answer_button, callback, callback_parts, send, shorten, show
+from handlers import fallback
+from handlers.common import (
+    Keyboard,
+    answer_button,
+    callback,
+    callback_parts,
+    send,
+    shorten,
+    show,
+    stale_button,
+)
 from storage import learned
 from storage.reports import Filter
 
@@ -45,9 +54,9 @@ async def _refuse(update: Update, context: BotContext) -> None:
         "coordinator command refused for user %s", context.user.id if context.user else None
     )
     if update.callback_query is not None:
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
     else:
-        await errors.unknown_command(update, context)
+        await fallback.unknown_command(update, context)
 
 
 async def export_start(update: Update, context: BotContext) -> None:
@@ -95,7 +104,7 @@ async def export_button(update: Update, context: BotContext) -> None:
         or request.which not in (None, *EXPORT_WHICH)
         or not (request.subtheme in (None, ALL_SUBTHEMES) or request.subtheme in subthemes)
     ):
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
         return
     await _export_step(update, context, request)
 
@@ -260,7 +269,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
         await _unanswered_list(update, context)
         return
     if not args or not _GROUP_ID.fullmatch(args[0]):
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
         return
     group = await coordination.find_group(context.db, int(args[0]), _since())
     if group is None:
@@ -328,7 +337,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             [back_to_list],
         )
     else:
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
 
 
 _GROUP_ID = re.compile(r"[1-9][0-9]{0,17}")
