@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import coordination, i18n
+from bot import coordinator_reports, i18n
 from bot.channels.api_client import AiohttpRequest
 from bot.channels.context import BotContext, Services, settle_long_lived_objects
 from bot.channels.replies import RetryingRateLimiter
@@ -192,7 +192,7 @@ async def start_services(app: BotApplication) -> None:
     """Open the database and publish the localized command menu and descriptions."""
     services: Services = app.bot_data["services"]
     await services.db.open()
-    # What coordinators taught from /unanswered (bot/coordination.py teach) counts from the start.
+    # What coordinators taught from /unanswered (coordinator_reports.teach) counts from the start.
     services.matcher.learn_all(await learned.all_learned(services.db))
     app.bot_data["housekeeping"] = asyncio.create_task(_housekeeping_daily(services))
     if services.settings.token is not None:  # serving Telegram, not the console or a test
@@ -227,7 +227,9 @@ async def start_services(app: BotApplication) -> None:
 
 
 def _reload_on_signal(services: Services) -> None:
-    problems = coordination.reload_content(services.settings.content_dir, services.install_content)
+    problems = coordinator_reports.reload_content(
+        services.settings.content_dir, services.install_content
+    )
     # What was taught on the command line (python -m bot unanswered --attach) counts from now.
     task = asyncio.get_running_loop().create_task(_reload_learned(services))
     _background.add(task)

@@ -18,9 +18,9 @@ from typing import IO
 
 from telegram import Update
 
-from bot import coordination
+from bot import coordinator_reports
 from bot.channels.context import BotContext
-from bot.coordination import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
+from bot.coordinator_reports import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
 from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import fallback
@@ -225,7 +225,7 @@ async def stats(update: Update, context: BotContext) -> None:
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    html = await coordination.stats_html(context.db, context.services.content, context.lang)
+    html = await coordinator_reports.stats_html(context.db, context.services.content, context.lang)
     await send(update, context, html)
 
 
@@ -245,8 +245,8 @@ async def unanswered(update: Update, context: BotContext) -> None:
 
 
 async def _unanswered_list(update: Update, context: BotContext) -> None:
-    html = await coordination.unanswered_html(context.db, context.lang, _since())
-    groups, _total = await coordination.unanswered_groups(context.db, _since())
+    html = await coordinator_reports.unanswered_html(context.db, context.lang, _since())
+    groups, _total = await coordinator_reports.unanswered_groups(context.db, _since())
     buttons: Keyboard = [
         [(f"✏️ {group.count}× {shorten(group.text, 50)}", callback("un", "g", group.id))]
         for group in groups[:TEACH_BUTTONS]
@@ -257,7 +257,7 @@ async def _unanswered_list(update: Update, context: BotContext) -> None:
 async def unanswered_button(update: Update, context: BotContext) -> None:
     """Teaching from /unanswered. un:l the list · un:g:<group> one group · un:a:<group> its
     topics · un:t:<group>:<topic> the topic's entries · un:e:<group>:<entry> attach ·
-    un:o:<group> out of scope. A group is the id of a logged query (coordination.Group)."""
+    un:o:<group> out of scope. A group is the id of a logged query (coordinator_reports.Group)."""
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
@@ -271,7 +271,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
     if not args or not _GROUP_ID.fullmatch(args[0]):
         await stale_button(update, context)
         return
-    group = await coordination.find_group(context.db, int(args[0]), _since())
+    group = await coordinator_reports.find_group(context.db, int(args[0]), _since())
     if group is None:
         await answer_button(update, _("Someone has already dealt with this question."), True)
         await _unanswered_list(update, context)
@@ -311,7 +311,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             + [[(_("⬅️ Topics"), callback("un", "a", group.id))]],
         )  # fmt: skip
     elif action == "e" and len(args) == 2 and args[1] in content.entries:
-        await coordination.teach(context.db, context.services.matcher, group.asked, args[1])
+        await coordinator_reports.teach(context.db, context.services.matcher, group.asked, args[1])
         entry = content.entries[args[1]]
         await show(
             update,
@@ -327,7 +327,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             [back_to_list],
         )
     elif action == "o" and len(args) == 1:
-        await coordination.teach(context.db, context.services.matcher, group.asked, None)
+        await coordinator_reports.teach(context.db, context.services.matcher, group.asked, None)
         await show(
             update,
             context,
@@ -348,7 +348,7 @@ async def reload(update: Update, context: BotContext) -> None:
         await _refuse(update, context)
         return
     _ = context.gettext
-    problems = coordination.reload_content(
+    problems = coordinator_reports.reload_content(
         context.services.settings.content_dir, context.services.install_content
     )
     # What was taught on the command line (python -m bot unanswered --attach) counts from now.
