@@ -65,7 +65,9 @@ def _language(context: BotContext, chosen: str | None, telegram_code: str | None
 # -- callback data: namespaced ASCII, built and parsed only here -------------------------------
 
 
-def callback(*parts: str | int) -> str:
+def button_data(*parts: str | int) -> str:
+    """What an inline button of ours carries (Telegram's `callback_data`): the parts joined by
+    ":", a module's prefix first."""
     data = ":".join(str(part) for part in parts)
     if not data.isascii() or len(data.encode()) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback data must be ASCII of at most 64 bytes: {data!r}")
@@ -87,7 +89,7 @@ def well_formed(data: str | None) -> bool:
     )
 
 
-def callback_parts(update: Update) -> list[str]:
+def button_data_parts(update: Update) -> list[str]:
     query = update.callback_query
     return (query.data or "").split(":") if query else []
 
@@ -133,7 +135,7 @@ async def show(
         await send(update, context, html, buttons)
 
 
-async def beside(
+async def reply_while_storing(
     reply: Awaitable[Any], bookkeeping: Coroutine[Any, Any, None], failure: str
 ) -> None:
     """Send `reply` while `bookkeeping` (a log row, a notice noted as seen) is stored; return

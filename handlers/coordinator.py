@@ -27,8 +27,8 @@ from handlers import fallback
 from handlers.common import (
     Keyboard,
     answer_button,
-    callback,
-    callback_parts,
+    button_data,
+    button_data_parts,
     send,
     shorten,
     show,
@@ -91,7 +91,7 @@ async def export_button(update: Update, context: BotContext) -> None:
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     fields = {"f": ("format",), "g": ("format", "which"), "w": ("format", "subtheme")}
     fields["s"] = ("format", "which", "subtheme")
     names = fields.get(parts[1], ()) if len(parts) > 1 else ()
@@ -118,10 +118,10 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
 
         def then(chosen: str) -> str:
             if which and sub:
-                return callback("ex", "s", chosen, which, sub)
+                return button_data("ex", "s", chosen, which, sub)
             if which:
-                return callback("ex", "g", chosen, which)
-            return callback("ex", "w", chosen, sub) if sub else callback("ex", "f", chosen)
+                return button_data("ex", "g", chosen, which)
+            return button_data("ex", "w", chosen, sub) if sub else button_data("ex", "f", chosen)
 
         await show(
             update,
@@ -133,7 +133,9 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
 
         def pick(chosen: str) -> str:
             return (
-                callback("ex", "s", fmt, chosen, sub) if sub else callback("ex", "g", fmt, chosen)
+                button_data("ex", "s", fmt, chosen, sub)
+                if sub
+                else button_data("ex", "g", fmt, chosen)
             )
 
         await show(
@@ -151,9 +153,9 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
             update,
             context,
             _("Which sub-theme?"),
-            [[(_("All sub-themes"), callback("ex", "s", fmt, which, ALL_SUBTHEMES))]]
+            [[(_("All sub-themes"), button_data("ex", "s", fmt, which, ALL_SUBTHEMES))]]
             + [
-                [(s.short[context.lang], callback("ex", "s", fmt, which, s.id))]
+                [(s.short[context.lang], button_data("ex", "s", fmt, which, s.id))]
                 for s in subthemes.values()
             ],
         )
@@ -248,7 +250,7 @@ async def _unanswered_list(update: Update, context: BotContext) -> None:
     html = await coordinator_reports.unanswered_html(context.db, context.lang, _since())
     groups, _total = await coordinator_reports.unanswered_groups(context.db, _since())
     buttons: Keyboard = [
-        [(f"✏️ {group.count}× {shorten(group.text, 50)}", callback("un", "g", group.id))]
+        [(f"✏️ {group.count}× {shorten(group.text, 50)}", button_data("un", "g", group.id))]
         for group in groups[:TEACH_BUTTONS]
     ]
     await show(update, context, html, buttons or None)
@@ -262,7 +264,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
         await _refuse(update, context)
         return
     _ = context.gettext
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     content = context.services.content
     action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
     if action == "l" and not args:
@@ -277,15 +279,15 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
         await _unanswered_list(update, context)
         return
     quoted = render("unanswered_group.html", group=group, _=_)
-    back_to_list = [(_("⬅️ All unanswered questions"), callback("un", "l"))]
+    back_to_list = [(_("⬅️ All unanswered questions"), button_data("un", "l"))]
     if action == "g" and len(args) == 1:
         await show(
             update,
             context,
             quoted + "\n\n" + _("Attach it to an entry that answers it, or mark it out of scope?"),
             [
-                [(_("📎 Attach to an entry…"), callback("un", "a", group.id))],
-                [(_("🚫 Out of scope"), callback("un", "o", group.id))],
+                [(_("📎 Attach to an entry…"), button_data("un", "a", group.id))],
+                [(_("🚫 Out of scope"), button_data("un", "o", group.id))],
                 back_to_list,
             ],
         )
@@ -295,10 +297,10 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             context,
             quoted + "\n\n" + _("Which topic is the entry in?"),
             [
-                [(topic.title[context.lang], callback("un", "t", group.id, topic.id))]
+                [(topic.title[context.lang], button_data("un", "t", group.id, topic.id))]
                 for topic in content.sorted_topics()
             ]
-            + [[(_("⬅️ Back"), callback("un", "g", group.id))]],
+            + [[(_("⬅️ Back"), button_data("un", "g", group.id))]],
         )
     elif action == "t" and len(args) == 2 and args[1] in content.topics:
         entries = content.entries_in(args[1])
@@ -306,9 +308,9 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             update,
             context,
             quoted + "\n\n" + _("Which entry answers it?"),
-            [[(shorten(e.text[context.lang].question), callback("un", "e", group.id, e.id))]
+            [[(shorten(e.text[context.lang].question), button_data("un", "e", group.id, e.id))]
              for e in entries]
-            + [[(_("⬅️ Topics"), callback("un", "a", group.id))]],
+            + [[(_("⬅️ Topics"), button_data("un", "a", group.id))]],
         )  # fmt: skip
     elif action == "e" and len(args) == 2 and args[1] in content.entries:
         await coordinator_reports.teach(context.db, context.services.matcher, group.asked, args[1])

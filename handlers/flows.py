@@ -23,7 +23,7 @@ from telegram import Update
 from bot.channels.context import BotContext
 from bot.content import SmallTalk
 from bot.intent import Expect, in_step
-from handlers.common import answer_button, callback, callback_parts, typed_text
+from handlers.common import answer_button, button_data, button_data_parts, typed_text
 from storage import conversations
 from storage.conversations import Conversation
 
@@ -74,7 +74,7 @@ def pending_id(state: Conversation | None) -> str | None:
 def save_button(label: str, state: Conversation | None) -> list[tuple[str, str]]:
     """The "save it as my answer" row for a step prompt, when text is held at the step."""
     held = pending_id(state)
-    return [(label, callback("fl", "s", held))] if held else []
+    return [(label, button_data("fl", "s", held))] if held else []
 
 
 async def _hold(context: BotContext, current: Conversation, text: str) -> Conversation:
@@ -139,7 +139,7 @@ async def route_text(update: Update, context: BotContext) -> None:
 
 async def save_pending(update: Update, context: BotContext) -> None:
     """fl:s:<id>: the text held at the current step is the answer after all."""
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     current = await state(context)
     flow = _router(context).flows.get(current.flow) if current else None
     held = current.data.get(PENDING) if current else None

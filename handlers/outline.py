@@ -36,8 +36,8 @@ from handlers import flows, start
 from handlers.common import (
     Keyboard,
     answer_button,
-    callback,
-    callback_parts,
+    button_data,
+    button_data_parts,
     send,
     shorten,
     show,
@@ -106,9 +106,9 @@ async def begin(update: Update, context: BotContext) -> None:
             name=name,
         ),
         [
-            [(_("▶️ Continue"), callback("ol", "go", latest.id))],
-            [(_("➕ New draft"), callback("ol", "new"))],
-            [(_("📂 My drafts"), callback("dr", "l"))],
+            [(_("▶️ Continue"), button_data("ol", "go", latest.id))],
+            [(_("➕ New draft"), button_data("ol", "new"))],
+            [(_("📂 My drafts"), button_data("dr", "l"))],
         ],
     )
 
@@ -190,27 +190,34 @@ def _step_message(
     if section.kind == "choice":
         for option in section.options:
             mark = "● " if option.id == current else ""
-            rows.append([(mark + option.label[context.lang], callback("ol", "o", d, i, option.id))])
+            rows.append(
+                [(mark + option.label[context.lang], button_data("ol", "o", d, i, option.id))]
+            )
     elif section.kind == "subthemes":
         for subtheme in content.subthemes.values():
             mark = "☑" if subtheme.id in step.selected else "☐"
             rows.append(
-                [(f"{mark} {subtheme.short[context.lang]}", callback("ol", "t", d, i, subtheme.id))]
+                [
+                    (
+                        f"{mark} {subtheme.short[context.lang]}",
+                        button_data("ol", "t", d, i, subtheme.id),
+                    )
+                ]
             )
         if step.selected:
-            rows.append([(_("Continue ➡️"), callback("ol", "c", d, i))])
+            rows.append([(_("Continue ➡️"), button_data("ol", "c", d, i))])
     if current and section.kind not in ("subthemes",):
-        rows.append([(_("✔️ Keep the current answer"), callback("ol", "k", d, i))])
+        rows.append([(_("✔️ Keep the current answer"), button_data("ol", "k", d, i))])
     if held := flows.save_button(_("✍️ No — save it as my answer"), state):
         rows.append(held)
     navigation = []
     if step.review:
-        navigation.append((_("↩️ Back to review"), callback("ol", "r", d)))
+        navigation.append((_("↩️ Back to review"), button_data("ol", "r", d)))
     elif i > 0:
-        navigation.append((_("⬅️ Back"), callback("ol", "b", d, i)))
+        navigation.append((_("⬅️ Back"), button_data("ol", "b", d, i)))
     if not section.required:
-        navigation.append((_("⏭ Skip"), callback("ol", "s", d, i)))
-    navigation.append((_("💾 Save and exit"), callback("ol", "x", d, i)))
+        navigation.append((_("⏭ Skip"), button_data("ol", "s", d, i)))
+    navigation.append((_("💾 Save and exit"), button_data("ol", "x", d, i)))
     rows.append(navigation)
     return html, rows
 
@@ -363,8 +370,8 @@ async def _confirm_money(
         _("Did you mean {amount}?", amount=amount),
         [
             [
-                (_("Yes"), callback("ol", "my", step.draft, step.index)),
-                (_("No"), callback("ol", "mn", step.draft, step.index)),
+                (_("Yes"), button_data("ol", "my", step.draft, step.index)),
+                (_("No"), button_data("ol", "mn", step.draft, step.index)),
             ]
         ],
     )
@@ -418,7 +425,7 @@ async def reprompt(update: Update, context: BotContext, state: Conversation) -> 
 async def button(update: Update, context: BotContext) -> None:
     _ = context.gettext
     assert context.user is not None
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     action = parts[1] if len(parts) > 1 else ""
     if action == "new" and len(parts) == 2:
         await new_draft(update, context)
@@ -590,16 +597,18 @@ async def send_review(
         edits = [
             (
                 f"✏️ {n}. {shorten(s.text[context.lang].title, 24)}",
-                callback("ol", "e", draft.id, n - 1),
+                button_data("ol", "e", draft.id, n - 1),
             )
             for n, s in enumerate(content.outline, 1)
         ]
         rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        rows.append([(_("✅ Submit"), callback("ol", "sub", draft.id))])
+        rows.append([(_("✅ Submit"), button_data("ol", "sub", draft.id))])
     else:
-        rows.append([(_("🔁 Reopen as a new draft"), callback("ol", "re", draft.id))])
-    rows.append([(_("📄 Download (DOCX)"), callback("ol", "doc", draft.id))])
-    rows.append([(_("📂 My drafts"), callback("dr", "l")), (_("⬅️ Menu"), callback("menu", "main"))])
+        rows.append([(_("🔁 Reopen as a new draft"), button_data("ol", "re", draft.id))])
+    rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", draft.id))])
+    rows.append(
+        [(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]
+    )
     if new_message:
         await send(update, context, html, rows)
     else:
@@ -648,7 +657,7 @@ async def _draft_action(update: Update, context: BotContext, action: str, draft:
 async def edit_section(update: Update, context: BotContext) -> None:
     """ol:e:<draft>:<index> from the review: jump to a section, then come back to the review."""
     assert context.user is not None
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     valid = len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()
     draft = await drafts.get(context.db, int(parts[2]), context.user.id) if valid else None
     index = int(parts[3]) if valid else -1
@@ -707,8 +716,8 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
                 titles=[s.text[context.lang].title for s in missing],
             ),
             [
-                [(_("✏️ Fill in the first one"), callback("ol", "e", draft.id, first))],
-                [(_("↩️ Back to review"), callback("ol", "r", draft.id))],
+                [(_("✏️ Fill in the first one"), button_data("ol", "e", draft.id, first))],
+                [(_("↩️ Back to review"), button_data("ol", "r", draft.id))],
             ],
         )
         return
@@ -721,8 +730,8 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
             name=draft_name(context, draft, answers),
         ),
         [
-            [(_("✅ Yes, submit"), callback("ol", "subok", draft.id))],
-            [(_("↩️ Back to review"), callback("ol", "r", draft.id))],
+            [(_("✅ Yes, submit"), button_data("ol", "subok", draft.id))],
+            [(_("↩️ Back to review"), button_data("ol", "r", draft.id))],
         ],
     )
 
@@ -748,7 +757,7 @@ async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
             "✅ Submitted: <b>{name}</b>. The coordinators have been told. Thank you!",
             name=name,
         ),
-        [[(_("📂 My drafts"), callback("dr", "l")), (_("⬅️ Menu"), callback("menu", "main"))]],
+        [[(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]],
     )
     await notify_coordinators(context, draft.id, name, answers.get("organisation", ""))
 

@@ -11,7 +11,14 @@ from telegram import Update
 from bot.channels.context import BotContext
 from bot.documents import personal_data_files
 from bot.rendering import DOCUMENT_LIMIT, render
-from handlers.common import answer_button, beside, callback, callback_parts, send, show
+from handlers.common import (
+    answer_button,
+    button_data,
+    button_data_parts,
+    reply_while_storing,
+    send,
+    show,
+)
 from storage import privacy, users
 
 
@@ -69,7 +76,7 @@ async def noting_seen(context: BotContext, showing: Awaitable[Any]) -> None:
     """Show the notice (`showing`) while noting that it was shown. The note holds nothing the
     user typed, so the reply need not wait for it; if it is lost, the notice comes again."""
     assert context.user is not None
-    await beside(
+    await reply_while_storing(
         showing,
         users.mark_privacy_seen(context.db, context.user.id),
         "the privacy notice was shown but not noted as seen",
@@ -84,7 +91,7 @@ async def notice(update: Update, context: BotContext) -> None:
         submitted=_submitted(context),
         _=context.gettext,
     )
-    await send(update, context, html, [[(context.gettext("⬅️ Menu"), callback("menu", "main"))]])
+    await send(update, context, html, [[(context.gettext("⬅️ Menu"), button_data("menu", "main"))]])
 
 
 async def my_data(update: Update, context: BotContext) -> None:
@@ -118,15 +125,15 @@ async def delete_data(update: Update, context: BotContext) -> None:
         + "\n\n"
         + _submitted(context),
         [
-            [(_("🗑 Yes, delete my data"), callback("pv", "del"))],
-            [(_("↩️ No, keep it"), callback("pv", "keep"))],
+            [(_("🗑 Yes, delete my data"), button_data("pv", "del"))],
+            [(_("↩️ No, keep it"), button_data("pv", "keep"))],
         ],
     )
 
 
 async def delete_button(update: Update, context: BotContext) -> None:
     _ = context.gettext
-    action = callback_parts(update)[1:]
+    action = button_data_parts(update)[1:]
     assert context.user is not None
     if action == ["del"]:
         async with context.db.transaction() as conn:

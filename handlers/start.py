@@ -9,19 +9,22 @@ from bot import i18n
 from bot.channels.context import BotContext
 from bot.config import LANGUAGES
 from handlers import flows, privacy
-from handlers.common import answer_button, callback, callback_parts, show
+from handlers.common import answer_button, button_data, button_data_parts, show
 from storage import conversations, users
 
 
 def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
     _ = context.gettext
     return [
-        [(_("✅ Check requirements"), callback("menu", "checklist"))],
-        [(_("❓ Ask a question"), callback("menu", "ask"))],
-        [(_("📝 Draft a project outline"), callback("menu", "outline"))],
-        [(_("📂 My drafts"), callback("menu", "drafts"))],
-        [(_("📚 Browse topics"), callback("menu", "topics"))],
-        [(_("🌐 Language"), callback("menu", "lang")), (_("ℹ️ Help"), callback("menu", "help"))],
+        [(_("✅ Check requirements"), button_data("menu", "checklist"))],
+        [(_("❓ Ask a question"), button_data("menu", "ask"))],
+        [(_("📝 Draft a project outline"), button_data("menu", "outline"))],
+        [(_("📂 My drafts"), button_data("menu", "drafts"))],
+        [(_("📚 Browse topics"), button_data("menu", "topics"))],
+        [
+            (_("🌐 Language"), button_data("menu", "lang")),
+            (_("ℹ️ Help"), button_data("menu", "help")),
+        ],
     ]
 
 
@@ -85,7 +88,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "/privacy – privacy notice; /mydata and /deletedata – your data\n"
         "/help – this help"
     )
-    await show(update, context, text, [[(_("⬅️ Menu"), callback("menu", "main"))]])
+    await show(update, context, text, [[(_("⬅️ Menu"), button_data("menu", "main"))]])
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -103,7 +106,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
         [
             (
                 ("✓ " if code == context.lang else "") + i18n.language_name(code),
-                callback("lang", code),
+                button_data("lang", code),
             )
             for code in LANGUAGES
         ]
@@ -112,7 +115,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 
 async def set_language(update: Update, context: BotContext) -> None:
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     if len(parts) != 2 or parts[1] not in LANGUAGES or context.user is None:
         await answer_button(update, context.gettext("This button is no longer valid."))
         return
@@ -144,7 +147,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def menu_button(update: Update, context: BotContext) -> None:
     """Main-menu buttons that belong to this module."""
-    action = callback_parts(update)[1:2]
+    action = button_data_parts(update)[1:2]
     if action == ["lang"]:
         await choose_language(update, context)
     elif action == ["help"]:
