@@ -17,13 +17,9 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
     TypeHandler,
-    filters,
 )
 from telegram.request import BaseRequest
 
@@ -42,13 +38,14 @@ from handlers import (
     errors,
     fallback,
     faq,
+    flows,
     gate,
     mydrafts,
     outline,
     privacy,
     start,
 )
-from handlers.flows import Router, route_text, save_pending
+from handlers.flows import Router
 from storage import Database, learned, users
 from storage import privacy as privacy_store
 
@@ -107,9 +104,6 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
 
 
 def _add_handlers(app: BotApplication) -> None:
-    message = filters.UpdateType.MESSAGE
-    private = filters.ChatType.PRIVATE
-
     # Before anything else: groups get a pointer to a private chat; the user and language load.
     app.add_handler(TypeHandler(Update, gate.outside_private_chat), group=-20)
     app.add_handler(TypeHandler(Update, common.load_user), group=-10)
@@ -118,53 +112,22 @@ def _add_handlers(app: BotApplication) -> None:
 
     app.add_handlers(
         [
-            CommandHandler(
-                "start", faq.start_link, filters=private & filters.Regex(r"^/start faq_")
-            ),
-            CommandHandler(
-                "start", checklist.begin, filters=private & filters.Regex(r"^/start checklist$")
-            ),
-            CommandHandler(
-                "start", outline.begin, filters=private & filters.Regex(r"^/start outline$")
-            ),
-            CommandHandler("start", start.start, filters=private),
-            CommandHandler("menu", start.menu, filters=private),
-            CommandHandler("help", start.help_, filters=private),
-            CommandHandler(["language", "settings"], start.choose_language, filters=private),
-            CommandHandler("cancel", start.cancel, filters=private),
-            CallbackQueryHandler(start.menu_button, pattern=r"^menu:(main|lang|help)$"),
-            CallbackQueryHandler(start.set_language, pattern=r"^lang:"),
-            CommandHandler("checklist", checklist.begin, filters=private),
-            CallbackQueryHandler(checklist.begin, pattern=r"^menu:checklist$"),
-            CallbackQueryHandler(checklist.button, pattern=r"^ck:"),
-            CommandHandler(["outline", "draft"], outline.begin, filters=private),
-            CallbackQueryHandler(outline.begin, pattern=r"^menu:outline$"),
-            CallbackQueryHandler(outline.edit_section, pattern=r"^ol:e:"),
-            CallbackQueryHandler(outline.button, pattern=r"^ol:"),
-            CommandHandler("mydrafts", mydrafts.list_drafts, filters=private),
-            CallbackQueryHandler(mydrafts.list_drafts, pattern=r"^menu:drafts$"),
-            CallbackQueryHandler(mydrafts.button, pattern=r"^dr:"),
-            CommandHandler("export", coordinator.export_start, filters=private),
-            CallbackQueryHandler(coordinator.export_button, pattern=r"^ex:"),
-            CommandHandler("stats", coordinator.stats, filters=private),
-            CommandHandler("unanswered", coordinator.unanswered, filters=private),
-            CallbackQueryHandler(coordinator.unanswered_button, pattern=r"^un:"),
-            CommandHandler("reload", coordinator.reload, filters=private),
-            CommandHandler("privacy", privacy.notice, filters=private),
-            CommandHandler("mydata", privacy.my_data, filters=private),
-            CommandHandler("deletedata", privacy.delete_data, filters=private),
-            CallbackQueryHandler(privacy.delete_button, pattern=r"^pv:"),
-            CommandHandler("ask", faq.ask, filters=private),
-            CommandHandler("topics", faq.topics, filters=private),
-            CallbackQueryHandler(faq.ask, pattern=r"^menu:ask$"),
-            CallbackQueryHandler(faq.topics, pattern=r"^menu:topics$"),
-            CallbackQueryHandler(faq.button, pattern=r"^faq:"),
-            CallbackQueryHandler(save_pending, pattern=r"^fl:s:"),
+            # In group 0 the first handler that matches takes the update, so the order matters:
+            # /start with a payload (a t.me link) before the plain /start, ol:e: before ol:, and
+            # what nobody else took last. Each module declares its own handlers and prefixes.
+            *faq.deep_links(),
+            *checklist.deep_links(),
+            *outline.deep_links(),
+            *start.handlers(),
+            *checklist.handlers(),
+            *outline.handlers(),
+            *mydrafts.handlers(),
+            *coordinator.handlers(),
+            *privacy.handlers(),
+            *faq.handlers(),
+            *flows.handlers(),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
-            MessageHandler(message & filters.COMMAND, fallback.unknown_command),
-            MessageHandler(message & filters.TEXT, route_text),
-            MessageHandler(message, fallback.unsupported_content),
-            CallbackQueryHandler(common.stale_button),
+            *fallback.handlers(),
         ]
     )
     app.add_error_handler(errors.on_error)

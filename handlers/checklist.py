@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.channels.context import BotContext
 from bot.checklist import (
@@ -26,10 +27,21 @@ from bot.content import ChecklistItem
 from bot.intent import Expect
 from bot.rendering import render
 from handlers import faq, flows, start
-from handlers.common import Keyboard, answer_button, button_data, button_data_parts, send, show
+from handlers.common import (
+    PRIVATE,
+    Handlers,
+    Keyboard,
+    answer_button,
+    button_data,
+    button_data_parts,
+    send,
+    show,
+)
 from handlers.flows import Flow
 from storage import checklists, conversations
 from storage.conversations import Conversation
+
+PREFIX = "ck"  # callback data of this module's buttons
 
 FLOW = "checklist"
 _ANSWER_CODES = {"y": YES, "n": NO, "u": UNSURE}
@@ -91,29 +103,29 @@ def _question(context: BotContext, step: Step, answers: dict[str, str]) -> tuple
                 [
                     (
                         f"{mark} {subtheme.short[context.lang]}",
-                        button_data("ck", "t", run, index, subtheme.id),
+                        button_data(PREFIX, "t", run, index, subtheme.id),
                     )
                 ]
             )
         # "None of these" is ticked like a sub-theme but excludes them: ticking it clears the
         # sub-themes' ticks and ticking a sub-theme clears it, both in plain sight.
         mark = "☑" if NO_SUBTHEME in step.selected else "☐"
-        rows.append([(f"{mark} {_('None of these')}", button_data("ck", "z", run, index))])
+        rows.append([(f"{mark} {_('None of these')}", button_data(PREFIX, "z", run, index))])
         if step.selected:
-            rows.append([(_("Continue ➡️"), button_data("ck", "ok", run, index))])
+            rows.append([(_("Continue ➡️"), button_data(PREFIX, "ok", run, index))])
     else:
         rows.append(
             [
-                (_("Yes"), button_data("ck", "a", run, index, "y")),
-                (_("No"), button_data("ck", "a", run, index, "n")),
-                (_("Not sure"), button_data("ck", "a", run, index, "u")),
+                (_("Yes"), button_data(PREFIX, "a", run, index, "y")),
+                (_("No"), button_data(PREFIX, "a", run, index, "n")),
+                (_("Not sure"), button_data(PREFIX, "a", run, index, "u")),
             ]
         )
     if item.faq:
-        rows.append([(_("ℹ️ Tell me more"), button_data("ck", "m", run, index))])
-    navigation = [(_("✖️ Stop"), button_data("ck", "x", run, index))]
+        rows.append([(_("ℹ️ Tell me more"), button_data(PREFIX, "m", run, index))])
+    navigation = [(_("✖️ Stop"), button_data(PREFIX, "x", run, index))]
     if index > 0:
-        navigation.insert(0, (_("⬅️ Back"), button_data("ck", "b", run, index)))
+        navigation.insert(0, (_("⬅️ Back"), button_data(PREFIX, "b", run, index)))
     rows.append(navigation)
     return html, rows
 
@@ -147,8 +159,8 @@ async def begin(update: Update, context: BotContext) -> None:
                     total=len(_items(context)),
                 ),
                 [
-                    [(_("▶️ Continue"), button_data("ck", "res", unfinished.id))],
-                    [(_("🔁 Start over"), button_data("ck", "new"))],
+                    [(_("▶️ Continue"), button_data(PREFIX, "res", unfinished.id))],
+                    [(_("🔁 Start over"), button_data(PREFIX, "new"))],
                 ],
             )
             return
@@ -310,7 +322,7 @@ async def send_summary(
     )
     buttons = [
         [(_("📝 Draft an outline with these answers"), button_data("ol", "ck", run_id))],
-        [(_("🔁 Check again"), button_data("ck", "new"))],
+        [(_("🔁 Check again"), button_data(PREFIX, "new"))],
         [(_("⬅️ Menu"), button_data("menu", "main"))],
     ]
     if new_message:
@@ -343,3 +355,16 @@ async def reprompt(update: Update, context: BotContext, state: Conversation) -> 
 
 
 flow = Flow(FLOW, on_text, reprompt, expects)
+
+
+def deep_links() -> Handlers:
+    """`/start checklist`, from a t.me link; before the plain /start (handlers.start)."""
+    return [CommandHandler("start", begin, filters=PRIVATE & filters.Regex(r"^/start checklist$"))]
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("checklist", begin, filters=PRIVATE),
+        CallbackQueryHandler(begin, pattern=r"^menu:checklist$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

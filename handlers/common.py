@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, BaseHandler, filters
 
 from bot import i18n
 from bot.channels.context import BotContext
@@ -20,6 +20,11 @@ from bot.outline import clean_text
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
 from storage.db import handling
+
+# Each handler module lists its handlers (`handlers()`) and bot/app.py composes them in order.
+Handlers = list[BaseHandler[Any, Any, Any]]
+# Commands are handled in private chats only (handlers.gate stops the rest before they get here).
+PRIVATE = filters.ChatType.PRIVATE
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import coordinator_reports
 from bot.channels.context import BotContext
@@ -25,6 +26,8 @@ from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers import fallback
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
     button_data,
@@ -36,6 +39,9 @@ from handlers.common import (
 )
 from storage import learned
 from storage.reports import Filter
+
+EXPORT_PREFIX = "ex"  # callback data of this module's buttons
+UNANSWERED_PREFIX = "un"  # callback data of this module's buttons
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +124,14 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
 
         def then(chosen: str) -> str:
             if which and sub:
-                return button_data("ex", "s", chosen, which, sub)
+                return button_data(EXPORT_PREFIX, "s", chosen, which, sub)
             if which:
-                return button_data("ex", "g", chosen, which)
-            return button_data("ex", "w", chosen, sub) if sub else button_data("ex", "f", chosen)
+                return button_data(EXPORT_PREFIX, "g", chosen, which)
+            return (
+                button_data(EXPORT_PREFIX, "w", chosen, sub)
+                if sub
+                else button_data(EXPORT_PREFIX, "f", chosen)
+            )
 
         await show(
             update,
@@ -133,9 +143,9 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
 
         def pick(chosen: str) -> str:
             return (
-                button_data("ex", "s", fmt, chosen, sub)
+                button_data(EXPORT_PREFIX, "s", fmt, chosen, sub)
                 if sub
-                else button_data("ex", "g", fmt, chosen)
+                else button_data(EXPORT_PREFIX, "g", fmt, chosen)
             )
 
         await show(
@@ -153,9 +163,9 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
             update,
             context,
             _("Which sub-theme?"),
-            [[(_("All sub-themes"), button_data("ex", "s", fmt, which, ALL_SUBTHEMES))]]
+            [[(_("All sub-themes"), button_data(EXPORT_PREFIX, "s", fmt, which, ALL_SUBTHEMES))]]
             + [
-                [(s.short[context.lang], button_data("ex", "s", fmt, which, s.id))]
+                [(s.short[context.lang], button_data(EXPORT_PREFIX, "s", fmt, which, s.id))]
                 for s in subthemes.values()
             ],
         )
@@ -250,7 +260,12 @@ async def _unanswered_list(update: Update, context: BotContext) -> None:
     html = await coordinator_reports.unanswered_html(context.db, context.lang, _since())
     groups, _total = await coordinator_reports.unanswered_groups(context.db, _since())
     buttons: Keyboard = [
-        [(f"✏️ {group.count}× {shorten(group.text, 50)}", button_data("un", "g", group.id))]
+        [
+            (
+                f"✏️ {group.count}× {shorten(group.text, 50)}",
+                button_data(UNANSWERED_PREFIX, "g", group.id),
+            )
+        ]
         for group in groups[:TEACH_BUTTONS]
     ]
     await show(update, context, html, buttons or None)
@@ -279,15 +294,15 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
         await _unanswered_list(update, context)
         return
     quoted = render("unanswered_group.html", group=group, _=_)
-    back_to_list = [(_("⬅️ All unanswered questions"), button_data("un", "l"))]
+    back_to_list = [(_("⬅️ All unanswered questions"), button_data(UNANSWERED_PREFIX, "l"))]
     if action == "g" and len(args) == 1:
         await show(
             update,
             context,
             quoted + "\n\n" + _("Attach it to an entry that answers it, or mark it out of scope?"),
             [
-                [(_("📎 Attach to an entry…"), button_data("un", "a", group.id))],
-                [(_("🚫 Out of scope"), button_data("un", "o", group.id))],
+                [(_("📎 Attach to an entry…"), button_data(UNANSWERED_PREFIX, "a", group.id))],
+                [(_("🚫 Out of scope"), button_data(UNANSWERED_PREFIX, "o", group.id))],
                 back_to_list,
             ],
         )
@@ -297,10 +312,15 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             context,
             quoted + "\n\n" + _("Which topic is the entry in?"),
             [
-                [(topic.title[context.lang], button_data("un", "t", group.id, topic.id))]
+                [
+                    (
+                        topic.title[context.lang],
+                        button_data(UNANSWERED_PREFIX, "t", group.id, topic.id),
+                    )
+                ]
                 for topic in content.sorted_topics()
             ]
-            + [[(_("⬅️ Back"), button_data("un", "g", group.id))]],
+            + [[(_("⬅️ Back"), button_data(UNANSWERED_PREFIX, "g", group.id))]],
         )
     elif action == "t" and len(args) == 2 and args[1] in content.topics:
         entries = content.entries_in(args[1])
@@ -308,9 +328,9 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             update,
             context,
             quoted + "\n\n" + _("Which entry answers it?"),
-            [[(shorten(e.text[context.lang].question), button_data("un", "e", group.id, e.id))]
-             for e in entries]
-            + [[(_("⬅️ Topics"), button_data("un", "a", group.id))]],
+            [[(shorten(e.text[context.lang].question),
+               button_data(UNANSWERED_PREFIX, "e", group.id, e.id))] for e in entries]
+            + [[(_("⬅️ Topics"), button_data(UNANSWERED_PREFIX, "a", group.id))]],
         )  # fmt: skip
     elif action == "e" and len(args) == 2 and args[1] in content.entries:
         await coordinator_reports.teach(context.db, context.services.matcher, group.asked, args[1])
@@ -380,3 +400,14 @@ async def reload(update: Update, context: BotContext) -> None:
             sections=len(content.outline),
         ),
     )
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("export", export_start, filters=PRIVATE),
+        CallbackQueryHandler(export_button, pattern=rf"^{EXPORT_PREFIX}:"),
+        CommandHandler("stats", stats, filters=PRIVATE),
+        CommandHandler("unanswered", unanswered, filters=PRIVATE),
+        CallbackQueryHandler(unanswered_button, pattern=rf"^{UNANSWERED_PREFIX}:"),
+        CommandHandler("reload", reload, filters=PRIVATE),
+    ]

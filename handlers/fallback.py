@@ -4,10 +4,11 @@ recognise. Each gets a clear localized reply, the current step is asked again, n
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.channels.context import BotContext
-from handlers.common import send, typed_text
-from handlers.flows import current_flow
+from handlers.common import Handlers, send, stale_button, typed_text
+from handlers.flows import current_flow, route_text
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -40,3 +41,15 @@ async def reprompt(update: Update, context: BotContext) -> None:
     flow = await current_flow(context)
     if flow is not None:
         await flow.reprompt(update, context)
+
+
+def handlers() -> Handlers:
+    """Last in group 0. Commands first: a command is text too, and typed text goes to its flow
+    (`handlers.flows.route_text`) before anything else a message can be."""
+    message = filters.UpdateType.MESSAGE
+    return [
+        MessageHandler(message & filters.COMMAND, unknown_command),
+        MessageHandler(message & filters.TEXT, route_text),
+        MessageHandler(message, unsupported_content),
+        CallbackQueryHandler(stale_button),
+    ]

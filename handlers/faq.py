@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.channels.context import BotContext
 from bot.content import Entry, SmallTalk, answer_html
@@ -13,6 +14,8 @@ from bot.outline import clean_text
 from bot.rendering import escape, render
 from handlers import flows, start
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
     button_data,
@@ -24,6 +27,8 @@ from handlers.common import (
 )
 from storage import faq_log
 from storage.faq_log import QueryRef
+
+PREFIX = "faq"  # callback data of this module's buttons
 
 
 # Typed alone, these open the menu or the help. The msgid is the English list; a translation
@@ -41,7 +46,7 @@ QUESTION_LIMIT = 500  # longer texts are not questions; ask for one short questi
 def _navigation(context: BotContext) -> list[tuple[str, str]]:
     _ = context.gettext
     return [
-        (_("📚 Browse topics"), button_data("faq", "t")),
+        (_("📚 Browse topics"), button_data(PREFIX, "t")),
         (_("⬅️ Menu"), button_data("menu", "main")),
     ]
 
@@ -188,12 +193,12 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
             [
                 (
                     entries[s.entry_id].text[context.lang].short,
-                    button_data("faq", "e", s.entry_id, *faq_log.quote(query)),
+                    button_data(PREFIX, "e", s.entry_id, *faq_log.quote(query)),
                 )
             ]
             for s in match.suggestions
         ]
-        buttons.append([(_("None of these"), button_data("faq", "n", *faq_log.quote(query)))])
+        buttons.append([(_("None of these"), button_data(PREFIX, "n", *faq_log.quote(query)))])
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
         await send_none(update, context, [s.entry_id for s in match.closest], query)
@@ -213,8 +218,8 @@ async def send_entry(
     q = faq_log.quote(query) if query else []
     buttons: list[list[tuple[str, str]]] = [
         [
-            ("👍", button_data("faq", "f", entry.id, "u", *q)),
-            ("👎", button_data("faq", "f", entry.id, "d", *q)),
+            ("👍", button_data(PREFIX, "f", entry.id, "u", *q)),
+            ("👎", button_data(PREFIX, "f", entry.id, "d", *q)),
         ]
     ]
     shown = {entry.id}
@@ -224,7 +229,7 @@ async def send_entry(
             shown.add(other_id)
             # A button label is plain text: the question goes in unescaped.
             label = _("Or: {question}").format(question=other.text[context.lang].short)
-            buttons.append([(label, button_data("faq", "e", other_id, *q))])
+            buttons.append([(label, button_data(PREFIX, "e", other_id, *q))])
     for related_id in entry.related:
         if related_id in shown:
             continue
@@ -234,7 +239,7 @@ async def send_entry(
                 [
                     (
                         "↪ " + related.text[context.lang].short,
-                        button_data("faq", "e", related_id),
+                        button_data(PREFIX, "e", related_id),
                     )
                 ]
             )
@@ -256,10 +261,10 @@ async def send_none(
     html = render("faq_none.html", nearest=bool(nearest), _=_)
     q = faq_log.quote(query) if query else []
     buttons: Keyboard = [
-        [(entry.text[context.lang].short, button_data("faq", "e", entry.id, *q))]
+        [(entry.text[context.lang].short, button_data(PREFIX, "e", entry.id, *q))]
         for entry in nearest
     ]
-    buttons += [[(_("👥 Contact persons"), button_data("faq", "c"))], _navigation(context)]
+    buttons += [[(_("👥 Contact persons"), button_data(PREFIX, "c"))], _navigation(context)]
     await send(update, context, html, buttons)
 
 
@@ -277,7 +282,7 @@ async def topics(update: Update, context: BotContext) -> None:
     _ = context.gettext
     content = context.services.content
     buttons: Keyboard = [
-        [(topic.title[context.lang], button_data("faq", "t", topic.id))]
+        [(topic.title[context.lang], button_data(PREFIX, "t", topic.id))]
         for topic in content.sorted_topics()
     ] + [[(_("⬅️ Menu"), button_data("menu", "main"))]]
     await show(update, context, _("Choose a topic:"), buttons)
@@ -288,9 +293,9 @@ async def topic(update: Update, context: BotContext, topic_id: str) -> None:
     content = context.services.content
     chosen = content.topics[topic_id]
     buttons: Keyboard = [
-        [(entry.text[context.lang].short, button_data("faq", "e", entry.id))]
+        [(entry.text[context.lang].short, button_data(PREFIX, "e", entry.id))]
         for entry in content.entries_in(topic_id)
-    ] + [[(_("⬅️ Topics"), button_data("faq", "t")), (_("⬅️ Menu"), button_data("menu", "main"))]]
+    ] + [[(_("⬅️ Topics"), button_data(PREFIX, "t")), (_("⬅️ Menu"), button_data("menu", "main"))]]
     await show(update, context, f"<b>{escape(chosen.title[context.lang])}</b>", buttons)
 
 
@@ -365,3 +370,18 @@ async def start_link(update: Update, context: BotContext) -> None:
         await start.start(update, context)
         return
     await send_entry(update, context, entry)
+
+
+def deep_links() -> Handlers:
+    """`/start faq_<entry>`, a t.me link to one answer; before the plain /start (handlers.start)."""
+    return [CommandHandler("start", start_link, filters=PRIVATE & filters.Regex(r"^/start faq_"))]
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("ask", ask, filters=PRIVATE),
+        CommandHandler("topics", topics, filters=PRIVATE),
+        CallbackQueryHandler(ask, pattern=r"^menu:ask$"),
+        CallbackQueryHandler(topics, pattern=r"^menu:topics$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import i18n
 from bot.channels.context import BotContext
@@ -11,6 +12,8 @@ from bot.outline import progress, validate
 from bot.rendering import render
 from handlers import flows, outline, start
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
     button_data,
@@ -24,6 +27,8 @@ from handlers.flows import Flow
 from storage import conversations, drafts
 from storage.conversations import Conversation
 from storage.drafts import Draft
+
+PREFIX = "dr"  # callback data of this module's buttons
 
 RENAME_FLOW = "rename"
 PAGE_SIZE = 8
@@ -75,14 +80,14 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
         _=_,
     )
     buttons: Keyboard = [
-        [(f"{n}. {shorten(row['name'], 40)}", button_data("dr", "o", draft.id))]
+        [(f"{n}. {shorten(row['name'], 40)}", button_data(PREFIX, "o", draft.id))]
         for n, (row, draft) in enumerate(zip(rows, mine, strict=True), first)
     ]
     paging = []
     if page > 0:
-        paging.append((_("◀️ Newer"), button_data("dr", "l", page - 1)))
+        paging.append((_("◀️ Newer"), button_data(PREFIX, "l", page - 1)))
     if page + 1 < pages:
-        paging.append((_("Older ▶️"), button_data("dr", "l", page + 1)))
+        paging.append((_("Older ▶️"), button_data(PREFIX, "l", page + 1)))
     if paging:
         buttons.append(paging)
     buttons.append(
@@ -125,15 +130,15 @@ async def send_card(
         )
         rows.append(
             [
-                (_("✏️ Rename"), button_data("dr", "n", d)),
-                (_("🗑 Delete"), button_data("dr", "del", d)),
+                (_("✏️ Rename"), button_data(PREFIX, "n", d)),
+                (_("🗑 Delete"), button_data(PREFIX, "del", d)),
             ]
         )
     else:
         rows.append([(_("👁 Review"), button_data("ol", "r", d))])
         rows.append([(_("🔁 Reopen as a new draft"), button_data("ol", "re", d))])
     rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", d))])
-    rows.append([(_("📂 My drafts"), button_data("dr", "l"))])
+    rows.append([(_("📂 My drafts"), button_data(PREFIX, "l"))])
     if new_message:
         await send(update, context, html, rows)
     else:
@@ -181,8 +186,8 @@ async def button(update: Update, context: BotContext) -> None:
             context,
             _("Delete <b>{name}</b> for good? This cannot be undone.", name=name),
             [
-                [(_("🗑 Yes, delete"), button_data("dr", "delok", draft.id))],
-                [(_("↩️ No, keep it"), button_data("dr", "o", draft.id))],
+                [(_("🗑 Yes, delete"), button_data(PREFIX, "delok", draft.id))],
+                [(_("↩️ No, keep it"), button_data(PREFIX, "o", draft.id))],
             ],
         )
     elif action == "delok" and draft.editable:
@@ -195,7 +200,7 @@ async def button(update: Update, context: BotContext) -> None:
             update,
             context,
             _("The draft was deleted."),
-            [[(_("📂 My drafts"), button_data("dr", "l"))]],
+            [[(_("📂 My drafts"), button_data(PREFIX, "l"))]],
         )
     else:
         await answer_button(update, _("This button is no longer valid."), True)
@@ -245,3 +250,11 @@ async def reprompt_rename(update: Update, context: BotContext, state: Conversati
 
 
 rename_flow = Flow(RENAME_FLOW, on_rename_text, reprompt_rename, rename_expects, rename_to)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("mydrafts", list_drafts, filters=PRIVATE),
+        CallbackQueryHandler(list_drafts, pattern=r"^menu:drafts$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

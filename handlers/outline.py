@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import i18n
 from bot.channels.context import BotContext
@@ -34,6 +35,8 @@ from bot.outline import (
 from bot.rendering import escape, render
 from handlers import flows, start
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
     button_data,
@@ -47,6 +50,8 @@ from handlers.flows import Flow
 from storage import checklists, conversations, drafts, users
 from storage.conversations import Conversation
 from storage.drafts import Draft
+
+PREFIX = "ol"  # callback data of this module's buttons
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +111,8 @@ async def begin(update: Update, context: BotContext) -> None:
             name=name,
         ),
         [
-            [(_("▶️ Continue"), button_data("ol", "go", latest.id))],
-            [(_("➕ New draft"), button_data("ol", "new"))],
+            [(_("▶️ Continue"), button_data(PREFIX, "go", latest.id))],
+            [(_("➕ New draft"), button_data(PREFIX, "new"))],
             [(_("📂 My drafts"), button_data("dr", "l"))],
         ],
     )
@@ -191,7 +196,7 @@ def _step_message(
         for option in section.options:
             mark = "● " if option.id == current else ""
             rows.append(
-                [(mark + option.label[context.lang], button_data("ol", "o", d, i, option.id))]
+                [(mark + option.label[context.lang], button_data(PREFIX, "o", d, i, option.id))]
             )
     elif section.kind == "subthemes":
         for subtheme in content.subthemes.values():
@@ -200,24 +205,24 @@ def _step_message(
                 [
                     (
                         f"{mark} {subtheme.short[context.lang]}",
-                        button_data("ol", "t", d, i, subtheme.id),
+                        button_data(PREFIX, "t", d, i, subtheme.id),
                     )
                 ]
             )
         if step.selected:
-            rows.append([(_("Continue ➡️"), button_data("ol", "c", d, i))])
+            rows.append([(_("Continue ➡️"), button_data(PREFIX, "c", d, i))])
     if current and section.kind not in ("subthemes",):
-        rows.append([(_("✔️ Keep the current answer"), button_data("ol", "k", d, i))])
+        rows.append([(_("✔️ Keep the current answer"), button_data(PREFIX, "k", d, i))])
     if held := flows.save_button(_("✍️ No — save it as my answer"), state):
         rows.append(held)
     navigation = []
     if step.review:
-        navigation.append((_("↩️ Back to review"), button_data("ol", "r", d)))
+        navigation.append((_("↩️ Back to review"), button_data(PREFIX, "r", d)))
     elif i > 0:
-        navigation.append((_("⬅️ Back"), button_data("ol", "b", d, i)))
+        navigation.append((_("⬅️ Back"), button_data(PREFIX, "b", d, i)))
     if not section.required:
-        navigation.append((_("⏭ Skip"), button_data("ol", "s", d, i)))
-    navigation.append((_("💾 Save and exit"), button_data("ol", "x", d, i)))
+        navigation.append((_("⏭ Skip"), button_data(PREFIX, "s", d, i)))
+    navigation.append((_("💾 Save and exit"), button_data(PREFIX, "x", d, i)))
     rows.append(navigation)
     return html, rows
 
@@ -370,8 +375,8 @@ async def _confirm_money(
         _("Did you mean {amount}?", amount=amount),
         [
             [
-                (_("Yes"), button_data("ol", "my", step.draft, step.index)),
-                (_("No"), button_data("ol", "mn", step.draft, step.index)),
+                (_("Yes"), button_data(PREFIX, "my", step.draft, step.index)),
+                (_("No"), button_data(PREFIX, "mn", step.draft, step.index)),
             ]
         ],
     )
@@ -597,15 +602,15 @@ async def send_review(
         edits = [
             (
                 f"✏️ {n}. {shorten(s.text[context.lang].title, 24)}",
-                button_data("ol", "e", draft.id, n - 1),
+                button_data(PREFIX, "e", draft.id, n - 1),
             )
             for n, s in enumerate(content.outline, 1)
         ]
         rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        rows.append([(_("✅ Submit"), button_data("ol", "sub", draft.id))])
+        rows.append([(_("✅ Submit"), button_data(PREFIX, "sub", draft.id))])
     else:
-        rows.append([(_("🔁 Reopen as a new draft"), button_data("ol", "re", draft.id))])
-    rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", draft.id))])
+        rows.append([(_("🔁 Reopen as a new draft"), button_data(PREFIX, "re", draft.id))])
+    rows.append([(_("📄 Download (DOCX)"), button_data(PREFIX, "doc", draft.id))])
     rows.append(
         [(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]
     )
@@ -716,8 +721,8 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
                 titles=[s.text[context.lang].title for s in missing],
             ),
             [
-                [(_("✏️ Fill in the first one"), button_data("ol", "e", draft.id, first))],
-                [(_("↩️ Back to review"), button_data("ol", "r", draft.id))],
+                [(_("✏️ Fill in the first one"), button_data(PREFIX, "e", draft.id, first))],
+                [(_("↩️ Back to review"), button_data(PREFIX, "r", draft.id))],
             ],
         )
         return
@@ -730,8 +735,8 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
             name=draft_name(context, draft, answers),
         ),
         [
-            [(_("✅ Yes, submit"), button_data("ol", "subok", draft.id))],
-            [(_("↩️ Back to review"), button_data("ol", "r", draft.id))],
+            [(_("✅ Yes, submit"), button_data(PREFIX, "subok", draft.id))],
+            [(_("↩️ Back to review"), button_data(PREFIX, "r", draft.id))],
         ],
     )
 
@@ -789,3 +794,17 @@ async def notify_coordinators(
 
 
 flow = Flow(FLOW, on_text, reprompt, expects, on_answer)
+
+
+def deep_links() -> Handlers:
+    """`/start outline`, from a t.me link; before the plain /start (handlers.start)."""
+    return [CommandHandler("start", begin, filters=PRIVATE & filters.Regex(r"^/start outline$"))]
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler(["outline", "draft"], begin, filters=PRIVATE),
+        CallbackQueryHandler(begin, pattern=r"^menu:outline$"),
+        CallbackQueryHandler(edit_section, pattern=rf"^{PREFIX}:e:"),  # before the other ol:
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

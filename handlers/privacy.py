@@ -7,11 +7,14 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.channels.context import BotContext
 from bot.documents import personal_data_files
 from bot.rendering import DOCUMENT_LIMIT, render
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     answer_button,
     button_data,
     button_data_parts,
@@ -20,6 +23,8 @@ from handlers.common import (
     show,
 )
 from storage import privacy, users
+
+PREFIX = "pv"  # callback data of this module's buttons
 
 
 def _controller(context: BotContext) -> str:
@@ -125,8 +130,8 @@ async def delete_data(update: Update, context: BotContext) -> None:
         + "\n\n"
         + _submitted(context),
         [
-            [(_("🗑 Yes, delete my data"), button_data("pv", "del"))],
-            [(_("↩️ No, keep it"), button_data("pv", "keep"))],
+            [(_("🗑 Yes, delete my data"), button_data(PREFIX, "del"))],
+            [(_("↩️ No, keep it"), button_data(PREFIX, "keep"))],
         ],
     )
 
@@ -146,3 +151,12 @@ async def delete_button(update: Update, context: BotContext) -> None:
         await show(update, context, _("Nothing was deleted."))
     else:
         await answer_button(update, _("This button is no longer valid."), True)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("privacy", notice, filters=PRIVATE),
+        CommandHandler("mydata", my_data, filters=PRIVATE),
+        CommandHandler("deletedata", delete_data, filters=PRIVATE),
+        CallbackQueryHandler(delete_button, pattern=rf"^{PREFIX}:"),
+    ]

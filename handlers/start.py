@@ -4,26 +4,30 @@ from __future__ import annotations
 
 from markupsafe import Markup
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import i18n
 from bot.channels.context import BotContext
 from bot.config import LANGUAGES
 from handlers import flows, privacy
-from handlers.common import answer_button, button_data, button_data_parts, show
+from handlers.common import PRIVATE, Handlers, answer_button, button_data, button_data_parts, show
 from storage import conversations, users
+
+MENU_PREFIX = "menu"  # callback data of this module's buttons
+LANGUAGE_PREFIX = "lang"  # callback data of this module's buttons
 
 
 def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
     _ = context.gettext
     return [
-        [(_("✅ Check requirements"), button_data("menu", "checklist"))],
-        [(_("❓ Ask a question"), button_data("menu", "ask"))],
-        [(_("📝 Draft a project outline"), button_data("menu", "outline"))],
-        [(_("📂 My drafts"), button_data("menu", "drafts"))],
-        [(_("📚 Browse topics"), button_data("menu", "topics"))],
+        [(_("✅ Check requirements"), button_data(MENU_PREFIX, "checklist"))],
+        [(_("❓ Ask a question"), button_data(MENU_PREFIX, "ask"))],
+        [(_("📝 Draft a project outline"), button_data(MENU_PREFIX, "outline"))],
+        [(_("📂 My drafts"), button_data(MENU_PREFIX, "drafts"))],
+        [(_("📚 Browse topics"), button_data(MENU_PREFIX, "topics"))],
         [
-            (_("🌐 Language"), button_data("menu", "lang")),
-            (_("ℹ️ Help"), button_data("menu", "help")),
+            (_("🌐 Language"), button_data(MENU_PREFIX, "lang")),
+            (_("ℹ️ Help"), button_data(MENU_PREFIX, "help")),
         ],
     ]
 
@@ -88,7 +92,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "/privacy – privacy notice; /mydata and /deletedata – your data\n"
         "/help – this help"
     )
-    await show(update, context, text, [[(_("⬅️ Menu"), button_data("menu", "main"))]])
+    await show(update, context, text, [[(_("⬅️ Menu"), button_data(MENU_PREFIX, "main"))]])
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -106,7 +110,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
         [
             (
                 ("✓ " if code == context.lang else "") + i18n.language_name(code),
-                button_data("lang", code),
+                button_data(LANGUAGE_PREFIX, code),
             )
             for code in LANGUAGES
         ]
@@ -154,3 +158,15 @@ async def menu_button(update: Update, context: BotContext) -> None:
         await help_(update, context)
     else:
         await menu(update, context)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("start", start, filters=PRIVATE),
+        CommandHandler("menu", menu, filters=PRIVATE),
+        CommandHandler("help", help_, filters=PRIVATE),
+        CommandHandler(["language", "settings"], choose_language, filters=PRIVATE),
+        CommandHandler("cancel", cancel, filters=PRIVATE),
+        CallbackQueryHandler(menu_button, pattern=rf"^{MENU_PREFIX}:(main|lang|help)$"),
+        CallbackQueryHandler(set_language, pattern=rf"^{LANGUAGE_PREFIX}:"),
+    ]
