@@ -7,8 +7,9 @@ that everyone else needs. Locks of users with nothing queued are dropped.
 
 It also keeps one user's flood from reaching the handlers (`FloodGate`): a burst beyond what a
 person types or taps is answered once with "please slow down", and that user's updates are then
-dropped for a while. Without it, 1,500 questions from one user put 1,500 replies in the queue of
-the overall rate limit, in front of everyone else's (another user's median reply: 6 -> 66 ms).
+dropped for a while. Without it, one user's burst of questions puts as many replies in the queue
+of the overall rate limit, in front of everyone else's (what that cost other users, measured:
+docs/performance.md, "Under load and faults").
 
 Every button press must be answered exactly once, or the user's client keeps a spinner on the
 button. Handlers answer only when they have something to say in the answer (or before slow work);
