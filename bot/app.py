@@ -214,7 +214,8 @@ async def _reload_learned(services: Services) -> None:
 
 async def _housekeeping_daily(services: Services) -> None:
     """Now and then once a day: forget handled updates older than two days, and with
-    BOT_RETENTION_DAYS purge inactive users, stale drafts and old questions."""
+    BOT_RETENTION_DAYS purge inactive users, stale drafts and old questions. A task of ours, not
+    python-telegram-bot's JobQueue: docs/performance.md ("Scheduled work") says why."""
     days = services.settings.retention_days
     while True:
         now = datetime.now(UTC)
