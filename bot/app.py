@@ -17,34 +17,35 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
     TypeHandler,
-    filters,
 )
 from telegram.request import BaseRequest
 
-from bot import coordination, i18n
+from bot import coordinator_reports, i18n
+from bot.channels.api_client import AiohttpRequest
+from bot.channels.context import BotContext, Services, settle_long_lived_objects
+from bot.channels.replies import RetryingRateLimiter
+from bot.channels.updates import FloodGate, PerUserUpdateProcessor
 from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
-from bot.context import BotContext, Services, settle_long_lived_objects
-from bot.delivery import AiohttpRequest, FloodGate, PerUserUpdateProcessor, RetryingRateLimiter
 from bot.faq import FaqMatcher
 from handlers import (
     checklist,
     common,
     coordinator,
     errors,
+    fallback,
     faq,
+    flows,
+    gate,
     mydrafts,
     outline,
     privacy,
     start,
 )
-from handlers.flows import Router, route_text, save_pending
+from handlers.flows import Router
 from storage import Database, learned, users
 from storage import privacy as privacy_store
 
@@ -87,7 +88,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
     else:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    flood.notify = functools.partial(errors.slow_down, application)
+    flood.notify = functools.partial(gate.slow_down, application)
     content = load_valid(content_root(settings.content_dir))
     application.bot_data["services"] = Services(
         settings, Database(settings.database, settings.db_synchronous), content, FaqMatcher(content)
@@ -103,64 +104,30 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
 
 
 def _add_handlers(app: BotApplication) -> None:
-    message = filters.UpdateType.MESSAGE
-    private = filters.ChatType.PRIVATE
-
     # Before anything else: groups get a pointer to a private chat; the user and language load.
-    app.add_handler(TypeHandler(Update, errors.outside_private_chat), group=-20)
+    app.add_handler(TypeHandler(Update, gate.outside_private_chat), group=-20)
     app.add_handler(TypeHandler(Update, common.load_user), group=-10)
     app.add_handler(TypeHandler(Update, privacy.first_contact), group=-9)
-    app.add_handler(TypeHandler(Update, errors.refuse_forged_button), group=-8)
+    app.add_handler(TypeHandler(Update, gate.refuse_forged_button), group=-8)
 
     app.add_handlers(
         [
-            CommandHandler(
-                "start", faq.start_link, filters=private & filters.Regex(r"^/start faq_")
-            ),
-            CommandHandler(
-                "start", checklist.begin, filters=private & filters.Regex(r"^/start checklist$")
-            ),
-            CommandHandler(
-                "start", outline.begin, filters=private & filters.Regex(r"^/start outline$")
-            ),
-            CommandHandler("start", start.start, filters=private),
-            CommandHandler("menu", start.menu, filters=private),
-            CommandHandler("help", start.help_, filters=private),
-            CommandHandler(["language", "settings"], start.choose_language, filters=private),
-            CommandHandler("cancel", start.cancel, filters=private),
-            CallbackQueryHandler(start.menu_button, pattern=r"^menu:(main|lang|help)$"),
-            CallbackQueryHandler(start.set_language, pattern=r"^lang:"),
-            CommandHandler("checklist", checklist.begin, filters=private),
-            CallbackQueryHandler(checklist.begin, pattern=r"^menu:checklist$"),
-            CallbackQueryHandler(checklist.button, pattern=r"^ck:"),
-            CommandHandler(["outline", "draft"], outline.begin, filters=private),
-            CallbackQueryHandler(outline.begin, pattern=r"^menu:outline$"),
-            CallbackQueryHandler(outline.edit_section, pattern=r"^ol:e:"),
-            CallbackQueryHandler(outline.button, pattern=r"^ol:"),
-            CommandHandler("mydrafts", mydrafts.list_drafts, filters=private),
-            CallbackQueryHandler(mydrafts.list_drafts, pattern=r"^menu:drafts$"),
-            CallbackQueryHandler(mydrafts.button, pattern=r"^dr:"),
-            CommandHandler("export", coordinator.export_start, filters=private),
-            CallbackQueryHandler(coordinator.export_button, pattern=r"^ex:"),
-            CommandHandler("stats", coordinator.stats, filters=private),
-            CommandHandler("unanswered", coordinator.unanswered, filters=private),
-            CallbackQueryHandler(coordinator.unanswered_button, pattern=r"^un:"),
-            CommandHandler("reload", coordinator.reload, filters=private),
-            CommandHandler("privacy", privacy.notice, filters=private),
-            CommandHandler("mydata", privacy.my_data, filters=private),
-            CommandHandler("deletedata", privacy.delete_data, filters=private),
-            CallbackQueryHandler(privacy.delete_button, pattern=r"^pv:"),
-            CommandHandler("ask", faq.ask, filters=private),
-            CommandHandler("topics", faq.topics, filters=private),
-            CallbackQueryHandler(faq.ask, pattern=r"^menu:ask$"),
-            CallbackQueryHandler(faq.topics, pattern=r"^menu:topics$"),
-            CallbackQueryHandler(faq.button, pattern=r"^faq:"),
-            CallbackQueryHandler(save_pending, pattern=r"^fl:s:"),
+            # In group 0 the first handler that matches takes the update, so the order matters:
+            # /start with a payload (a t.me link) before the plain /start, ol:e: before ol:, and
+            # what nobody else took last. Each module declares its own handlers and prefixes.
+            *faq.deep_links(),
+            *checklist.deep_links(),
+            *outline.deep_links(),
+            *start.handlers(),
+            *checklist.handlers(),
+            *outline.handlers(),
+            *mydrafts.handlers(),
+            *coordinator.handlers(),
+            *privacy.handlers(),
+            *faq.handlers(),
+            *flows.handlers(),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
-            MessageHandler(message & filters.COMMAND, errors.unknown_command),
-            MessageHandler(message & filters.TEXT, route_text),
-            MessageHandler(message, errors.unsupported_content),
-            CallbackQueryHandler(errors.stale_button),
+            *fallback.handlers(),
         ]
     )
     app.add_error_handler(errors.on_error)
@@ -188,7 +155,7 @@ async def start_services(app: BotApplication) -> None:
     """Open the database and publish the localized command menu and descriptions."""
     services: Services = app.bot_data["services"]
     await services.db.open()
-    # What coordinators taught from /unanswered (bot/coordination.py teach) counts from the start.
+    # What coordinators taught from /unanswered (coordinator_reports.teach) counts from the start.
     services.matcher.learn_all(await learned.all_learned(services.db))
     app.bot_data["housekeeping"] = asyncio.create_task(_housekeeping_daily(services))
     if services.settings.token is not None:  # serving Telegram, not the console or a test
@@ -223,7 +190,9 @@ async def start_services(app: BotApplication) -> None:
 
 
 def _reload_on_signal(services: Services) -> None:
-    problems = coordination.reload_content(services.settings.content_dir, services.install_content)
+    problems = coordinator_reports.reload_content(
+        services.settings.content_dir, services.install_content
+    )
     # What was taught on the command line (python -m bot unanswered --attach) counts from now.
     task = asyncio.get_running_loop().create_task(_reload_learned(services))
     _background.add(task)
@@ -245,7 +214,8 @@ async def _reload_learned(services: Services) -> None:
 
 async def _housekeeping_daily(services: Services) -> None:
     """Now and then once a day: forget handled updates older than two days, and with
-    BOT_RETENTION_DAYS purge inactive users, stale drafts and old questions."""
+    BOT_RETENTION_DAYS purge inactive users, stale drafts and old questions. A task of ours, not
+    python-telegram-bot's JobQueue: docs/performance.md ("Scheduled work") says why."""
     days = services.settings.retention_days
     while True:
         now = datetime.now(UTC)

@@ -220,7 +220,7 @@ def _stdout_bytes() -> Iterator[IO[bytes]]:
 
 
 async def stats(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.coordination import stats_html
+    from bot.coordinator_reports import stats_html
 
     loaded = content_module.load_valid(content_module.content_root(settings.content_dir))
     async with _database(settings) as db:
@@ -234,13 +234,13 @@ async def stats(settings: Settings, args: argparse.Namespace) -> int:
 async def unanswered(settings: Settings, args: argparse.Namespace) -> int:
     """List the groups (with their ids), or teach: --attach GROUP ENTRY, --out-of-scope GROUP.
     GROUP is an id from the list, or the question itself (in --lang)."""
-    from bot import coordination
+    from bot import coordinator_reports
     from bot.faq import words
 
     language = args.lang or settings.default_language
     async with _database(settings) as db:
         if args.attach is None and args.out_of_scope is None:
-            html = await coordination.unanswered_html(db, language, args.since)
+            html = await coordinator_reports.unanswered_html(db, language, args.since)
             print(html_to_text(html))
             return 0
         target, entry_id = args.attach if args.attach is not None else (args.out_of_scope, None)
@@ -250,7 +250,7 @@ async def unanswered(settings: Settings, args: argparse.Namespace) -> int:
                   "files in content/faq list the ids", file=sys.stderr)  # fmt: skip
             return 2
         if target.lstrip("#").isdigit():
-            group = await coordination.find_group(db, int(target.lstrip("#")), args.since)
+            group = await coordinator_reports.find_group(db, int(target.lstrip("#")), args.since)
             if group is None:
                 print(f"no unanswered group #{target} (already taught, or older than --since?)",
                       file=sys.stderr)  # fmt: skip
@@ -262,7 +262,7 @@ async def unanswered(settings: Settings, args: argparse.Namespace) -> int:
                 print("the question has no words", file=sys.stderr)
                 return 2
             asked = ((language, shown),)
-        await coordination.teach(db, FaqMatcher(loaded), asked, entry_id)
+        await coordinator_reports.teach(db, FaqMatcher(loaded), asked, entry_id)
     what = f"attached to {entry_id}" if entry_id else "marked out of scope"
     print(f"{shown!r}: {what} ({len(asked)} phrasing(s)). A running bot takes it at its next "
           "/reload, `kill -HUP` or restart (taught in the chat, it counts at once).")  # fmt: skip

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.channels.context import BotContext
 from bot.checklist import (
     NO,
     NO_SUBTHEME,
@@ -22,14 +24,24 @@ from bot.checklist import (
     summarize,
 )
 from bot.content import ChecklistItem
-from bot.context import BotContext
 from bot.intent import Expect
 from bot.rendering import render
 from handlers import faq, flows, start
-from handlers.common import Keyboard, answer_button, callback, callback_parts, send, show
+from handlers.common import (
+    PRIVATE,
+    Handlers,
+    Keyboard,
+    answer_button,
+    button_data,
+    button_data_parts,
+    send,
+    show,
+)
 from handlers.flows import Flow
 from storage import checklists, conversations
 from storage.conversations import Conversation
+
+PREFIX = "ck"  # callback data of this module's buttons
 
 FLOW = "checklist"
 _ANSWER_CODES = {"y": YES, "n": NO, "u": UNSURE}
@@ -91,29 +103,29 @@ def _question(context: BotContext, step: Step, answers: dict[str, str]) -> tuple
                 [
                     (
                         f"{mark} {subtheme.short[context.lang]}",
-                        callback("ck", "t", run, index, subtheme.id),
+                        button_data(PREFIX, "t", run, index, subtheme.id),
                     )
                 ]
             )
         # "None of these" is ticked like a sub-theme but excludes them: ticking it clears the
         # sub-themes' ticks and ticking a sub-theme clears it, both in plain sight.
         mark = "☑" if NO_SUBTHEME in step.selected else "☐"
-        rows.append([(f"{mark} {_('None of these')}", callback("ck", "z", run, index))])
+        rows.append([(f"{mark} {_('None of these')}", button_data(PREFIX, "z", run, index))])
         if step.selected:
-            rows.append([(_("Continue ➡️"), callback("ck", "ok", run, index))])
+            rows.append([(_("Continue ➡️"), button_data(PREFIX, "ok", run, index))])
     else:
         rows.append(
             [
-                (_("Yes"), callback("ck", "a", run, index, "y")),
-                (_("No"), callback("ck", "a", run, index, "n")),
-                (_("Not sure"), callback("ck", "a", run, index, "u")),
+                (_("Yes"), button_data(PREFIX, "a", run, index, "y")),
+                (_("No"), button_data(PREFIX, "a", run, index, "n")),
+                (_("Not sure"), button_data(PREFIX, "a", run, index, "u")),
             ]
         )
     if item.faq:
-        rows.append([(_("ℹ️ Tell me more"), callback("ck", "m", run, index))])
-    navigation = [(_("✖️ Stop"), callback("ck", "x", run, index))]
+        rows.append([(_("ℹ️ Tell me more"), button_data(PREFIX, "m", run, index))])
+    navigation = [(_("✖️ Stop"), button_data(PREFIX, "x", run, index))]
     if index > 0:
-        navigation.insert(0, (_("⬅️ Back"), callback("ck", "b", run, index)))
+        navigation.insert(0, (_("⬅️ Back"), button_data(PREFIX, "b", run, index)))
     rows.append(navigation)
     return html, rows
 
@@ -147,8 +159,8 @@ async def begin(update: Update, context: BotContext) -> None:
                     total=len(_items(context)),
                 ),
                 [
-                    [(_("▶️ Continue"), callback("ck", "res", unfinished.id))],
-                    [(_("🔁 Start over"), callback("ck", "new"))],
+                    [(_("▶️ Continue"), button_data(PREFIX, "res", unfinished.id))],
+                    [(_("🔁 Start over"), button_data(PREFIX, "new"))],
                 ],
             )
             return
@@ -180,7 +192,7 @@ async def _resume(update: Update, context: BotContext, run_id: int) -> None:
 
 
 async def button(update: Update, context: BotContext) -> None:
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     action = parts[1] if len(parts) > 1 else ""
     if action == "new" and len(parts) == 2:
         await start_new(update, context)
@@ -280,7 +292,7 @@ async def _answer(
             advice=text.advice,
             _=_,
         )
-        more = [[(_("ℹ️ Tell me more"), callback("faq", "e", item.faq))]] if item.faq else None
+        more = [[(_("ℹ️ Tell me more"), button_data("faq", "e", item.faq))]] if item.faq else None
         await show(update, context, html, more)
         if finished:
             await send_summary(update, context, step.run, new_message=True)
@@ -309,9 +321,9 @@ async def send_summary(
         _=_,
     )
     buttons = [
-        [(_("📝 Draft an outline with these answers"), callback("ol", "ck", run_id))],
-        [(_("🔁 Check again"), callback("ck", "new"))],
-        [(_("⬅️ Menu"), callback("menu", "main"))],
+        [(_("📝 Draft an outline with these answers"), button_data("ol", "ck", run_id))],
+        [(_("🔁 Check again"), button_data(PREFIX, "new"))],
+        [(_("⬅️ Menu"), button_data("menu", "main"))],
     ]
     if new_message:
         await send(update, context, html, buttons)
@@ -343,3 +355,16 @@ async def reprompt(update: Update, context: BotContext, state: Conversation) -> 
 
 
 flow = Flow(FLOW, on_text, reprompt, expects)
+
+
+def deep_links() -> Handlers:
+    """`/start checklist`, from a t.me link; before the plain /start (handlers.start)."""
+    return [CommandHandler("start", begin, filters=PRIVATE & filters.Regex(r"^/start checklist$"))]
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("checklist", begin, filters=PRIVATE),
+        CallbackQueryHandler(begin, pattern=r"^menu:checklist$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

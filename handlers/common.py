@@ -10,15 +10,21 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, BaseHandler, filters
 
 from bot import i18n
-from bot.context import BotContext
-from bot.delivery import Keyboard, answer_now, edit_html, send_html
+from bot.channels.context import BotContext
+from bot.channels.replies import Keyboard, edit_html, send_html
+from bot.channels.updates import answer_now
 from bot.outline import clean_text
 from bot.rendering import CALLBACK_DATA_LIMIT, split_html
 from storage import users
 from storage.db import handling
+
+# Each handler module lists its handlers (`handlers()`) and bot/app.py composes them in order.
+Handlers = list[BaseHandler[Any, Any, Any]]
+# Commands are handled in private chats only (handlers.gate stops the rest before they get here).
+PRIVATE = filters.ChatType.PRIVATE
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +39,7 @@ async def load_user(update: Update, context: BotContext) -> None:
     if context.user.handled_before:
         # Telegram delivered it again: the bot stopped after committing its effects but before
         # confirming it. Applying it twice would, say, save an answer as the next step's too.
-        # A press is still answered once this ends (bot.delivery), as every press is.
+        # A press is still answered once this ends (bot.channels.updates), as every press is.
         log.info("update %d was handled before the restart: skipped", update.update_id)
         raise ApplicationHandlerStop
     handling.set((person.id, update.update_id))
@@ -64,7 +70,9 @@ def _language(context: BotContext, chosen: str | None, telegram_code: str | None
 # -- callback data: namespaced ASCII, built and parsed only here -------------------------------
 
 
-def callback(*parts: str | int) -> str:
+def button_data(*parts: str | int) -> str:
+    """What an inline button of ours carries (Telegram's `callback_data`): the parts joined by
+    ":", a module's prefix first."""
     data = ":".join(str(part) for part in parts)
     if not data.isascii() or len(data.encode()) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback data must be ASCII of at most 64 bytes: {data!r}")
@@ -86,7 +94,7 @@ def well_formed(data: str | None) -> bool:
     )
 
 
-def callback_parts(update: Update) -> list[str]:
+def button_data_parts(update: Update) -> list[str]:
     query = update.callback_query
     return (query.data or "").split(":") if query else []
 
@@ -132,7 +140,7 @@ async def show(
         await send(update, context, html, buttons)
 
 
-async def beside(
+async def reply_while_storing(
     reply: Awaitable[Any], bookkeeping: Coroutine[Any, Any, None], failure: str
 ) -> None:
     """Send `reply` while `bookkeeping` (a log row, a notice noted as seen) is stored; return
@@ -150,6 +158,16 @@ async def beside(
 
 async def answer_button(update: Update, text: str | None = None, alert: bool = False) -> None:
     """Answer a button press now: with a notice or an alert, or before slow work. A press not
-    answered by its handler is answered after it (`bot.delivery`), once the reply has gone."""
+    answered by its handler is answered after it (`bot.channels.updates`), once the reply has
+    gone."""
     if update.callback_query is not None:
         await answer_now(update.callback_query, text, alert)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button whose data we don't recognise: from an old message, another flow, or forged."""
+    await answer_button(
+        update,
+        context.gettext("This button is no longer valid. Send /menu to start again."),
+        alert=True,
+    )

@@ -17,16 +17,31 @@ from datetime import UTC, datetime, timedelta
 from typing import IO
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import coordination
-from bot.context import BotContext
-from bot.coordination import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
+from bot import coordinator_reports
+from bot.channels.context import BotContext
+from bot.coordinator_reports import ALL_SUBTHEMES, EXPORT_WHICH, ExportRequest, read_export_args
 from bot.exports import FORMATS, export
 from bot.rendering import DOCUMENT_LIMIT, render
-from handlers import errors
-from handlers.common import Keyboard, answer_button, callback, callback_parts, send, shorten, show
+from handlers import fallback
+from handlers.common import (
+    PRIVATE,
+    Handlers,
+    Keyboard,
+    answer_button,
+    button_data,
+    button_data_parts,
+    send,
+    shorten,
+    show,
+    stale_button,
+)
 from storage import learned
 from storage.reports import Filter
+
+EXPORT_PREFIX = "ex"  # callback data of this module's buttons
+UNANSWERED_PREFIX = "un"  # callback data of this module's buttons
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +60,9 @@ async def _refuse(update: Update, context: BotContext) -> None:
         "coordinator command refused for user %s", context.user.id if context.user else None
     )
     if update.callback_query is not None:
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
     else:
-        await errors.unknown_command(update, context)
+        await fallback.unknown_command(update, context)
 
 
 async def export_start(update: Update, context: BotContext) -> None:
@@ -82,7 +97,7 @@ async def export_button(update: Update, context: BotContext) -> None:
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     fields = {"f": ("format",), "g": ("format", "which"), "w": ("format", "subtheme")}
     fields["s"] = ("format", "which", "subtheme")
     names = fields.get(parts[1], ()) if len(parts) > 1 else ()
@@ -95,7 +110,7 @@ async def export_button(update: Update, context: BotContext) -> None:
         or request.which not in (None, *EXPORT_WHICH)
         or not (request.subtheme in (None, ALL_SUBTHEMES) or request.subtheme in subthemes)
     ):
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
         return
     await _export_step(update, context, request)
 
@@ -109,10 +124,14 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
 
         def then(chosen: str) -> str:
             if which and sub:
-                return callback("ex", "s", chosen, which, sub)
+                return button_data(EXPORT_PREFIX, "s", chosen, which, sub)
             if which:
-                return callback("ex", "g", chosen, which)
-            return callback("ex", "w", chosen, sub) if sub else callback("ex", "f", chosen)
+                return button_data(EXPORT_PREFIX, "g", chosen, which)
+            return (
+                button_data(EXPORT_PREFIX, "w", chosen, sub)
+                if sub
+                else button_data(EXPORT_PREFIX, "f", chosen)
+            )
 
         await show(
             update,
@@ -124,7 +143,9 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
 
         def pick(chosen: str) -> str:
             return (
-                callback("ex", "s", fmt, chosen, sub) if sub else callback("ex", "g", fmt, chosen)
+                button_data(EXPORT_PREFIX, "s", fmt, chosen, sub)
+                if sub
+                else button_data(EXPORT_PREFIX, "g", fmt, chosen)
             )
 
         await show(
@@ -142,9 +163,9 @@ async def _export_step(update: Update, context: BotContext, request: ExportReque
             update,
             context,
             _("Which sub-theme?"),
-            [[(_("All sub-themes"), callback("ex", "s", fmt, which, ALL_SUBTHEMES))]]
+            [[(_("All sub-themes"), button_data(EXPORT_PREFIX, "s", fmt, which, ALL_SUBTHEMES))]]
             + [
-                [(s.short[context.lang], callback("ex", "s", fmt, which, s.id))]
+                [(s.short[context.lang], button_data(EXPORT_PREFIX, "s", fmt, which, s.id))]
                 for s in subthemes.values()
             ],
         )
@@ -216,7 +237,7 @@ async def stats(update: Update, context: BotContext) -> None:
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
-    html = await coordination.stats_html(context.db, context.services.content, context.lang)
+    html = await coordinator_reports.stats_html(context.db, context.services.content, context.lang)
     await send(update, context, html)
 
 
@@ -236,10 +257,15 @@ async def unanswered(update: Update, context: BotContext) -> None:
 
 
 async def _unanswered_list(update: Update, context: BotContext) -> None:
-    html = await coordination.unanswered_html(context.db, context.lang, _since())
-    groups, _total = await coordination.unanswered_groups(context.db, _since())
+    html = await coordinator_reports.unanswered_html(context.db, context.lang, _since())
+    groups, _total = await coordinator_reports.unanswered_groups(context.db, _since())
     buttons: Keyboard = [
-        [(f"✏️ {group.count}× {shorten(group.text, 50)}", callback("un", "g", group.id))]
+        [
+            (
+                f"✏️ {group.count}× {shorten(group.text, 50)}",
+                button_data(UNANSWERED_PREFIX, "g", group.id),
+            )
+        ]
         for group in groups[:TEACH_BUTTONS]
     ]
     await show(update, context, html, buttons or None)
@@ -248,35 +274,35 @@ async def _unanswered_list(update: Update, context: BotContext) -> None:
 async def unanswered_button(update: Update, context: BotContext) -> None:
     """Teaching from /unanswered. un:l the list · un:g:<group> one group · un:a:<group> its
     topics · un:t:<group>:<topic> the topic's entries · un:e:<group>:<entry> attach ·
-    un:o:<group> out of scope. A group is the id of a logged query (coordination.Group)."""
+    un:o:<group> out of scope. A group is the id of a logged query (coordinator_reports.Group)."""
     if not await is_coordinator(context):
         await _refuse(update, context)
         return
     _ = context.gettext
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     content = context.services.content
     action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
     if action == "l" and not args:
         await _unanswered_list(update, context)
         return
     if not args or not _GROUP_ID.fullmatch(args[0]):
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
         return
-    group = await coordination.find_group(context.db, int(args[0]), _since())
+    group = await coordinator_reports.find_group(context.db, int(args[0]), _since())
     if group is None:
         await answer_button(update, _("Someone has already dealt with this question."), True)
         await _unanswered_list(update, context)
         return
     quoted = render("unanswered_group.html", group=group, _=_)
-    back_to_list = [(_("⬅️ All unanswered questions"), callback("un", "l"))]
+    back_to_list = [(_("⬅️ All unanswered questions"), button_data(UNANSWERED_PREFIX, "l"))]
     if action == "g" and len(args) == 1:
         await show(
             update,
             context,
             quoted + "\n\n" + _("Attach it to an entry that answers it, or mark it out of scope?"),
             [
-                [(_("📎 Attach to an entry…"), callback("un", "a", group.id))],
-                [(_("🚫 Out of scope"), callback("un", "o", group.id))],
+                [(_("📎 Attach to an entry…"), button_data(UNANSWERED_PREFIX, "a", group.id))],
+                [(_("🚫 Out of scope"), button_data(UNANSWERED_PREFIX, "o", group.id))],
                 back_to_list,
             ],
         )
@@ -286,10 +312,15 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             context,
             quoted + "\n\n" + _("Which topic is the entry in?"),
             [
-                [(topic.title[context.lang], callback("un", "t", group.id, topic.id))]
+                [
+                    (
+                        topic.title[context.lang],
+                        button_data(UNANSWERED_PREFIX, "t", group.id, topic.id),
+                    )
+                ]
                 for topic in content.sorted_topics()
             ]
-            + [[(_("⬅️ Back"), callback("un", "g", group.id))]],
+            + [[(_("⬅️ Back"), button_data(UNANSWERED_PREFIX, "g", group.id))]],
         )
     elif action == "t" and len(args) == 2 and args[1] in content.topics:
         entries = content.entries_in(args[1])
@@ -297,12 +328,12 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             update,
             context,
             quoted + "\n\n" + _("Which entry answers it?"),
-            [[(shorten(e.text[context.lang].question), callback("un", "e", group.id, e.id))]
-             for e in entries]
-            + [[(_("⬅️ Topics"), callback("un", "a", group.id))]],
+            [[(shorten(e.text[context.lang].question),
+               button_data(UNANSWERED_PREFIX, "e", group.id, e.id))] for e in entries]
+            + [[(_("⬅️ Topics"), button_data(UNANSWERED_PREFIX, "a", group.id))]],
         )  # fmt: skip
     elif action == "e" and len(args) == 2 and args[1] in content.entries:
-        await coordination.teach(context.db, context.services.matcher, group.asked, args[1])
+        await coordinator_reports.teach(context.db, context.services.matcher, group.asked, args[1])
         entry = content.entries[args[1]]
         await show(
             update,
@@ -318,7 +349,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             [back_to_list],
         )
     elif action == "o" and len(args) == 1:
-        await coordination.teach(context.db, context.services.matcher, group.asked, None)
+        await coordinator_reports.teach(context.db, context.services.matcher, group.asked, None)
         await show(
             update,
             context,
@@ -328,7 +359,7 @@ async def unanswered_button(update: Update, context: BotContext) -> None:
             [back_to_list],
         )
     else:
-        await errors.stale_button(update, context)
+        await stale_button(update, context)
 
 
 _GROUP_ID = re.compile(r"[1-9][0-9]{0,17}")
@@ -339,7 +370,7 @@ async def reload(update: Update, context: BotContext) -> None:
         await _refuse(update, context)
         return
     _ = context.gettext
-    problems = coordination.reload_content(
+    problems = coordinator_reports.reload_content(
         context.services.settings.content_dir, context.services.install_content
     )
     # What was taught on the command line (python -m bot unanswered --attach) counts from now.
@@ -369,3 +400,14 @@ async def reload(update: Update, context: BotContext) -> None:
             sections=len(content.outline),
         ),
     )
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("export", export_start, filters=PRIVATE),
+        CallbackQueryHandler(export_button, pattern=rf"^{EXPORT_PREFIX}:"),
+        CommandHandler("stats", stats, filters=PRIVATE),
+        CommandHandler("unanswered", unanswered, filters=PRIVATE),
+        CallbackQueryHandler(unanswered_button, pattern=rf"^{UNANSWERED_PREFIX}:"),
+        CommandHandler("reload", reload, filters=PRIVATE),
+    ]

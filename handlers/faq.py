@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.channels.context import BotContext
 from bot.content import Entry, SmallTalk, answer_html
-from bot.context import BotContext
 from bot.faq import Match
 from bot.intent import has_words, smalltalk_kind
 from bot.outline import clean_text
 from bot.rendering import escape, render
 from handlers import flows, start
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
-    beside,
-    callback,
-    callback_parts,
+    button_data,
+    button_data_parts,
+    reply_while_storing,
     send,
     show,
     typed_text,
 )
 from storage import faq_log
 from storage.faq_log import QueryRef
+
+PREFIX = "faq"  # callback data of this module's buttons
 
 
 # Typed alone, these open the menu or the help. The msgid is the English list; a translation
@@ -40,7 +45,10 @@ QUESTION_LIMIT = 500  # longer texts are not questions; ask for one short questi
 
 def _navigation(context: BotContext) -> list[tuple[str, str]]:
     _ = context.gettext
-    return [(_("📚 Browse topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]
+    return [
+        (_("📚 Browse topics"), button_data(PREFIX, "t")),
+        (_("⬅️ Menu"), button_data("menu", "main")),
+    ]
 
 
 def _words(context: BotContext, message: str) -> set[str]:
@@ -158,7 +166,7 @@ async def answer_text(update: Update, context: BotContext, text: str) -> None:
     # The query is logged while the reply goes out: the log is for coordinators, the reply is
     # what the user waits for. The user's next update waits for this one, so a button quoting
     # the token never arrives before the row.
-    await beside(
+    await reply_while_storing(
         _reply(update, context, match, (None, token)),
         faq_log.record(
             context.db,
@@ -185,12 +193,12 @@ async def _reply(update: Update, context: BotContext, match: Match, query: Query
             [
                 (
                     entries[s.entry_id].text[context.lang].short,
-                    callback("faq", "e", s.entry_id, *faq_log.quote(query)),
+                    button_data(PREFIX, "e", s.entry_id, *faq_log.quote(query)),
                 )
             ]
             for s in match.suggestions
         ]
-        buttons.append([(_("None of these"), callback("faq", "n", *faq_log.quote(query)))])
+        buttons.append([(_("None of these"), button_data(PREFIX, "n", *faq_log.quote(query)))])
         await send(update, context, _("Did you mean one of these?"), buttons)
     else:
         await send_none(update, context, [s.entry_id for s in match.closest], query)
@@ -210,8 +218,8 @@ async def send_entry(
     q = faq_log.quote(query) if query else []
     buttons: list[list[tuple[str, str]]] = [
         [
-            ("👍", callback("faq", "f", entry.id, "u", *q)),
-            ("👎", callback("faq", "f", entry.id, "d", *q)),
+            ("👍", button_data(PREFIX, "f", entry.id, "u", *q)),
+            ("👎", button_data(PREFIX, "f", entry.id, "d", *q)),
         ]
     ]
     shown = {entry.id}
@@ -221,7 +229,7 @@ async def send_entry(
             shown.add(other_id)
             # A button label is plain text: the question goes in unescaped.
             label = _("Or: {question}").format(question=other.text[context.lang].short)
-            buttons.append([(label, callback("faq", "e", other_id, *q))])
+            buttons.append([(label, button_data(PREFIX, "e", other_id, *q))])
     for related_id in entry.related:
         if related_id in shown:
             continue
@@ -231,7 +239,7 @@ async def send_entry(
                 [
                     (
                         "↪ " + related.text[context.lang].short,
-                        callback("faq", "e", related_id),
+                        button_data(PREFIX, "e", related_id),
                     )
                 ]
             )
@@ -253,9 +261,10 @@ async def send_none(
     html = render("faq_none.html", nearest=bool(nearest), _=_)
     q = faq_log.quote(query) if query else []
     buttons: Keyboard = [
-        [(entry.text[context.lang].short, callback("faq", "e", entry.id, *q))] for entry in nearest
+        [(entry.text[context.lang].short, button_data(PREFIX, "e", entry.id, *q))]
+        for entry in nearest
     ]
-    buttons += [[(_("👥 Contact persons"), callback("faq", "c"))], _navigation(context)]
+    buttons += [[(_("👥 Contact persons"), button_data(PREFIX, "c"))], _navigation(context)]
     await send(update, context, html, buttons)
 
 
@@ -273,9 +282,9 @@ async def topics(update: Update, context: BotContext) -> None:
     _ = context.gettext
     content = context.services.content
     buttons: Keyboard = [
-        [(topic.title[context.lang], callback("faq", "t", topic.id))]
+        [(topic.title[context.lang], button_data(PREFIX, "t", topic.id))]
         for topic in content.sorted_topics()
-    ] + [[(_("⬅️ Menu"), callback("menu", "main"))]]
+    ] + [[(_("⬅️ Menu"), button_data("menu", "main"))]]
     await show(update, context, _("Choose a topic:"), buttons)
 
 
@@ -284,9 +293,9 @@ async def topic(update: Update, context: BotContext, topic_id: str) -> None:
     content = context.services.content
     chosen = content.topics[topic_id]
     buttons: Keyboard = [
-        [(entry.text[context.lang].short, callback("faq", "e", entry.id))]
+        [(entry.text[context.lang].short, button_data(PREFIX, "e", entry.id))]
         for entry in content.entries_in(topic_id)
-    ] + [[(_("⬅️ Topics"), callback("faq", "t")), (_("⬅️ Menu"), callback("menu", "main"))]]
+    ] + [[(_("⬅️ Topics"), button_data(PREFIX, "t")), (_("⬅️ Menu"), button_data("menu", "main"))]]
     await show(update, context, f"<b>{escape(chosen.title[context.lang])}</b>", buttons)
 
 
@@ -294,7 +303,7 @@ async def button(update: Update, context: BotContext) -> None:
     """faq:t[:topic] · faq:e:entry[:token] · faq:n:token · faq:f:entry:u|d[:token]
 
     Buttons from earlier versions quote a query as id:token; they still work."""
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     content = context.services.content
     action, args = (parts[1], parts[2:]) if len(parts) > 1 else ("", [])
     if action == "c" and not args:
@@ -361,3 +370,18 @@ async def start_link(update: Update, context: BotContext) -> None:
         await start.start(update, context)
         return
     await send_entry(update, context, entry)
+
+
+def deep_links() -> Handlers:
+    """`/start faq_<entry>`, a t.me link to one answer; before the plain /start (handlers.start)."""
+    return [CommandHandler("start", start_link, filters=PRIVATE & filters.Regex(r"^/start faq_"))]
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("ask", ask, filters=PRIVATE),
+        CommandHandler("topics", topics, filters=PRIVATE),
+        CallbackQueryHandler(ask, pattern=r"^menu:ask$"),
+        CallbackQueryHandler(topics, pattern=r"^menu:topics$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

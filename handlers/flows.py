@@ -19,13 +19,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler
 
+from bot.channels.context import BotContext
 from bot.content import SmallTalk
-from bot.context import BotContext
 from bot.intent import Expect, in_step
-from handlers.common import answer_button, callback, callback_parts, typed_text
+from handlers.common import (
+    Handlers,
+    answer_button,
+    button_data,
+    button_data_parts,
+    typed_text,
+)
 from storage import conversations
 from storage.conversations import Conversation
+
+PREFIX = "fl"  # callback data of this module's buttons
 
 Handler = Callable[[Update, BotContext, Conversation], Awaitable[None]]
 AnswerHandler = Callable[[Update, BotContext, Conversation, str], Awaitable[None]]
@@ -74,7 +83,7 @@ def pending_id(state: Conversation | None) -> str | None:
 def save_button(label: str, state: Conversation | None) -> list[tuple[str, str]]:
     """The "save it as my answer" row for a step prompt, when text is held at the step."""
     held = pending_id(state)
-    return [(label, callback("fl", "s", held))] if held else []
+    return [(label, button_data(PREFIX, "s", held))] if held else []
 
 
 async def _hold(context: BotContext, current: Conversation, text: str) -> Conversation:
@@ -139,7 +148,7 @@ async def route_text(update: Update, context: BotContext) -> None:
 
 async def save_pending(update: Update, context: BotContext) -> None:
     """fl:s:<id>: the text held at the current step is the answer after all."""
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     current = await state(context)
     flow = _router(context).flows.get(current.flow) if current else None
     held = current.data.get(PENDING) if current else None
@@ -157,3 +166,7 @@ async def save_pending(update: Update, context: BotContext) -> None:
     await flow.on_answer(
         update, context, Conversation(current.flow, current.step, data), str(held["text"])
     )
+
+
+def handlers() -> Handlers:
+    return [CallbackQueryHandler(save_pending, pattern=rf"^{PREFIX}:s:")]

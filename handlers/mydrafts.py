@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import i18n
-from bot.context import BotContext
+from bot.channels.context import BotContext
 from bot.intent import Expect
 from bot.outline import progress, validate
 from bot.rendering import render
 from handlers import flows, outline, start
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
-    callback,
-    callback_parts,
+    button_data,
+    button_data_parts,
     send,
     shorten,
     show,
@@ -24,6 +27,8 @@ from handlers.flows import Flow
 from storage import conversations, drafts
 from storage.conversations import Conversation
 from storage.drafts import Draft
+
+PREFIX = "dr"  # callback data of this module's buttons
 
 RENAME_FLOW = "rename"
 PAGE_SIZE = 8
@@ -43,8 +48,8 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
             context,
             _("You have no drafts yet."),
             [
-                [(_("📝 Draft a project outline"), callback("ol", "new"))],
-                [(_("⬅️ Menu"), callback("menu", "main"))],
+                [(_("📝 Draft a project outline"), button_data("ol", "new"))],
+                [(_("⬅️ Menu"), button_data("menu", "main"))],
             ],
         )
         return
@@ -75,18 +80,18 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
         _=_,
     )
     buttons: Keyboard = [
-        [(f"{n}. {shorten(row['name'], 40)}", callback("dr", "o", draft.id))]
+        [(f"{n}. {shorten(row['name'], 40)}", button_data(PREFIX, "o", draft.id))]
         for n, (row, draft) in enumerate(zip(rows, mine, strict=True), first)
     ]
     paging = []
     if page > 0:
-        paging.append((_("◀️ Newer"), callback("dr", "l", page - 1)))
+        paging.append((_("◀️ Newer"), button_data(PREFIX, "l", page - 1)))
     if page + 1 < pages:
-        paging.append((_("Older ▶️"), callback("dr", "l", page + 1)))
+        paging.append((_("Older ▶️"), button_data(PREFIX, "l", page + 1)))
     if paging:
         buttons.append(paging)
     buttons.append(
-        [(_("➕ New draft"), callback("ol", "new")), (_("⬅️ Menu"), callback("menu", "main"))]
+        [(_("➕ New draft"), button_data("ol", "new")), (_("⬅️ Menu"), button_data("menu", "main"))]
     )
     await show(update, context, html, buttons)
 
@@ -118,16 +123,22 @@ async def send_card(
     rows: list[list[tuple[str, str]]] = []
     if draft.editable:
         rows.append(
-            [(_("▶️ Continue"), callback("ol", "go", d)), (_("👁 Review"), callback("ol", "r", d))]
+            [
+                (_("▶️ Continue"), button_data("ol", "go", d)),
+                (_("👁 Review"), button_data("ol", "r", d)),
+            ]
         )
         rows.append(
-            [(_("✏️ Rename"), callback("dr", "n", d)), (_("🗑 Delete"), callback("dr", "del", d))]
+            [
+                (_("✏️ Rename"), button_data(PREFIX, "n", d)),
+                (_("🗑 Delete"), button_data(PREFIX, "del", d)),
+            ]
         )
     else:
-        rows.append([(_("👁 Review"), callback("ol", "r", d))])
-        rows.append([(_("🔁 Reopen as a new draft"), callback("ol", "re", d))])
-    rows.append([(_("📄 Download (DOCX)"), callback("ol", "doc", d))])
-    rows.append([(_("📂 My drafts"), callback("dr", "l"))])
+        rows.append([(_("👁 Review"), button_data("ol", "r", d))])
+        rows.append([(_("🔁 Reopen as a new draft"), button_data("ol", "re", d))])
+    rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", d))])
+    rows.append([(_("📂 My drafts"), button_data(PREFIX, "l"))])
     if new_message:
         await send(update, context, html, rows)
     else:
@@ -138,7 +149,7 @@ async def button(update: Update, context: BotContext) -> None:
     """dr:l[:<page>] · dr:o:<draft> · dr:n:<draft> · dr:del:<draft> · dr:delok:<draft>"""
     _ = context.gettext
     assert context.user is not None
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     action = parts[1] if len(parts) > 1 else ""
     if action == "l" and len(parts) == 2:
         await list_drafts(update, context)
@@ -175,8 +186,8 @@ async def button(update: Update, context: BotContext) -> None:
             context,
             _("Delete <b>{name}</b> for good? This cannot be undone.", name=name),
             [
-                [(_("🗑 Yes, delete"), callback("dr", "delok", draft.id))],
-                [(_("↩️ No, keep it"), callback("dr", "o", draft.id))],
+                [(_("🗑 Yes, delete"), button_data(PREFIX, "delok", draft.id))],
+                [(_("↩️ No, keep it"), button_data(PREFIX, "o", draft.id))],
             ],
         )
     elif action == "delok" and draft.editable:
@@ -189,7 +200,7 @@ async def button(update: Update, context: BotContext) -> None:
             update,
             context,
             _("The draft was deleted."),
-            [[(_("📂 My drafts"), callback("dr", "l"))]],
+            [[(_("📂 My drafts"), button_data(PREFIX, "l"))]],
         )
     else:
         await answer_button(update, _("This button is no longer valid."), True)
@@ -239,3 +250,11 @@ async def reprompt_rename(update: Update, context: BotContext, state: Conversati
 
 
 rename_flow = Flow(RENAME_FLOW, on_rename_text, reprompt_rename, rename_expects, rename_to)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("mydrafts", list_drafts, filters=PRIVATE),
+        CallbackQueryHandler(list_drafts, pattern=r"^menu:drafts$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import i18n
+from bot.channels.context import BotContext
+from bot.channels.replies import send_html
 from bot.checklist import selected_subthemes
 from bot.content import Section
-from bot.context import BotContext
-from bot.delivery import send_html
 from bot.documents import Labels, file_name, outline_docx
 from bot.intent import Expect
 from bot.outline import (
@@ -34,10 +35,12 @@ from bot.outline import (
 from bot.rendering import escape, render
 from handlers import flows, start
 from handlers.common import (
+    PRIVATE,
+    Handlers,
     Keyboard,
     answer_button,
-    callback,
-    callback_parts,
+    button_data,
+    button_data_parts,
     send,
     shorten,
     show,
@@ -47,6 +50,8 @@ from handlers.flows import Flow
 from storage import checklists, conversations, drafts, users
 from storage.conversations import Conversation
 from storage.drafts import Draft
+
+PREFIX = "ol"  # callback data of this module's buttons
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +111,9 @@ async def begin(update: Update, context: BotContext) -> None:
             name=name,
         ),
         [
-            [(_("▶️ Continue"), callback("ol", "go", latest.id))],
-            [(_("➕ New draft"), callback("ol", "new"))],
-            [(_("📂 My drafts"), callback("dr", "l"))],
+            [(_("▶️ Continue"), button_data(PREFIX, "go", latest.id))],
+            [(_("➕ New draft"), button_data(PREFIX, "new"))],
+            [(_("📂 My drafts"), button_data("dr", "l"))],
         ],
     )
 
@@ -190,27 +195,34 @@ def _step_message(
     if section.kind == "choice":
         for option in section.options:
             mark = "● " if option.id == current else ""
-            rows.append([(mark + option.label[context.lang], callback("ol", "o", d, i, option.id))])
+            rows.append(
+                [(mark + option.label[context.lang], button_data(PREFIX, "o", d, i, option.id))]
+            )
     elif section.kind == "subthemes":
         for subtheme in content.subthemes.values():
             mark = "☑" if subtheme.id in step.selected else "☐"
             rows.append(
-                [(f"{mark} {subtheme.short[context.lang]}", callback("ol", "t", d, i, subtheme.id))]
+                [
+                    (
+                        f"{mark} {subtheme.short[context.lang]}",
+                        button_data(PREFIX, "t", d, i, subtheme.id),
+                    )
+                ]
             )
         if step.selected:
-            rows.append([(_("Continue ➡️"), callback("ol", "c", d, i))])
+            rows.append([(_("Continue ➡️"), button_data(PREFIX, "c", d, i))])
     if current and section.kind not in ("subthemes",):
-        rows.append([(_("✔️ Keep the current answer"), callback("ol", "k", d, i))])
+        rows.append([(_("✔️ Keep the current answer"), button_data(PREFIX, "k", d, i))])
     if held := flows.save_button(_("✍️ No — save it as my answer"), state):
         rows.append(held)
     navigation = []
     if step.review:
-        navigation.append((_("↩️ Back to review"), callback("ol", "r", d)))
+        navigation.append((_("↩️ Back to review"), button_data(PREFIX, "r", d)))
     elif i > 0:
-        navigation.append((_("⬅️ Back"), callback("ol", "b", d, i)))
+        navigation.append((_("⬅️ Back"), button_data(PREFIX, "b", d, i)))
     if not section.required:
-        navigation.append((_("⏭ Skip"), callback("ol", "s", d, i)))
-    navigation.append((_("💾 Save and exit"), callback("ol", "x", d, i)))
+        navigation.append((_("⏭ Skip"), button_data(PREFIX, "s", d, i)))
+    navigation.append((_("💾 Save and exit"), button_data(PREFIX, "x", d, i)))
     rows.append(navigation)
     return html, rows
 
@@ -363,8 +375,8 @@ async def _confirm_money(
         _("Did you mean {amount}?", amount=amount),
         [
             [
-                (_("Yes"), callback("ol", "my", step.draft, step.index)),
-                (_("No"), callback("ol", "mn", step.draft, step.index)),
+                (_("Yes"), button_data(PREFIX, "my", step.draft, step.index)),
+                (_("No"), button_data(PREFIX, "mn", step.draft, step.index)),
             ]
         ],
     )
@@ -418,7 +430,7 @@ async def reprompt(update: Update, context: BotContext, state: Conversation) -> 
 async def button(update: Update, context: BotContext) -> None:
     _ = context.gettext
     assert context.user is not None
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     action = parts[1] if len(parts) > 1 else ""
     if action == "new" and len(parts) == 2:
         await new_draft(update, context)
@@ -590,16 +602,18 @@ async def send_review(
         edits = [
             (
                 f"✏️ {n}. {shorten(s.text[context.lang].title, 24)}",
-                callback("ol", "e", draft.id, n - 1),
+                button_data(PREFIX, "e", draft.id, n - 1),
             )
             for n, s in enumerate(content.outline, 1)
         ]
         rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        rows.append([(_("✅ Submit"), callback("ol", "sub", draft.id))])
+        rows.append([(_("✅ Submit"), button_data(PREFIX, "sub", draft.id))])
     else:
-        rows.append([(_("🔁 Reopen as a new draft"), callback("ol", "re", draft.id))])
-    rows.append([(_("📄 Download (DOCX)"), callback("ol", "doc", draft.id))])
-    rows.append([(_("📂 My drafts"), callback("dr", "l")), (_("⬅️ Menu"), callback("menu", "main"))])
+        rows.append([(_("🔁 Reopen as a new draft"), button_data(PREFIX, "re", draft.id))])
+    rows.append([(_("📄 Download (DOCX)"), button_data(PREFIX, "doc", draft.id))])
+    rows.append(
+        [(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]
+    )
     if new_message:
         await send(update, context, html, rows)
     else:
@@ -648,7 +662,7 @@ async def _draft_action(update: Update, context: BotContext, action: str, draft:
 async def edit_section(update: Update, context: BotContext) -> None:
     """ol:e:<draft>:<index> from the review: jump to a section, then come back to the review."""
     assert context.user is not None
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     valid = len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()
     draft = await drafts.get(context.db, int(parts[2]), context.user.id) if valid else None
     index = int(parts[3]) if valid else -1
@@ -707,8 +721,8 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
                 titles=[s.text[context.lang].title for s in missing],
             ),
             [
-                [(_("✏️ Fill in the first one"), callback("ol", "e", draft.id, first))],
-                [(_("↩️ Back to review"), callback("ol", "r", draft.id))],
+                [(_("✏️ Fill in the first one"), button_data(PREFIX, "e", draft.id, first))],
+                [(_("↩️ Back to review"), button_data(PREFIX, "r", draft.id))],
             ],
         )
         return
@@ -721,8 +735,8 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
             name=draft_name(context, draft, answers),
         ),
         [
-            [(_("✅ Yes, submit"), callback("ol", "subok", draft.id))],
-            [(_("↩️ Back to review"), callback("ol", "r", draft.id))],
+            [(_("✅ Yes, submit"), button_data(PREFIX, "subok", draft.id))],
+            [(_("↩️ Back to review"), button_data(PREFIX, "r", draft.id))],
         ],
     )
 
@@ -748,7 +762,7 @@ async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
             "✅ Submitted: <b>{name}</b>. The coordinators have been told. Thank you!",
             name=name,
         ),
-        [[(_("📂 My drafts"), callback("dr", "l")), (_("⬅️ Menu"), callback("menu", "main"))]],
+        [[(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]],
     )
     await notify_coordinators(context, draft.id, name, answers.get("organisation", ""))
 
@@ -780,3 +794,17 @@ async def notify_coordinators(
 
 
 flow = Flow(FLOW, on_text, reprompt, expects, on_answer)
+
+
+def deep_links() -> Handlers:
+    """`/start outline`, from a t.me link; before the plain /start (handlers.start)."""
+    return [CommandHandler("start", begin, filters=PRIVATE & filters.Regex(r"^/start outline$"))]
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler(["outline", "draft"], begin, filters=PRIVATE),
+        CallbackQueryHandler(begin, pattern=r"^menu:outline$"),
+        CallbackQueryHandler(edit_section, pattern=rf"^{PREFIX}:e:"),  # before the other ol:
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
+    ]

@@ -7,12 +7,24 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
+from bot.channels.context import BotContext
 from bot.documents import personal_data_files
 from bot.rendering import DOCUMENT_LIMIT, render
-from handlers.common import answer_button, beside, callback, callback_parts, send, show
+from handlers.common import (
+    PRIVATE,
+    Handlers,
+    answer_button,
+    button_data,
+    button_data_parts,
+    reply_while_storing,
+    send,
+    show,
+)
 from storage import privacy, users
+
+PREFIX = "pv"  # callback data of this module's buttons
 
 
 def _controller(context: BotContext) -> str:
@@ -69,7 +81,7 @@ async def noting_seen(context: BotContext, showing: Awaitable[Any]) -> None:
     """Show the notice (`showing`) while noting that it was shown. The note holds nothing the
     user typed, so the reply need not wait for it; if it is lost, the notice comes again."""
     assert context.user is not None
-    await beside(
+    await reply_while_storing(
         showing,
         users.mark_privacy_seen(context.db, context.user.id),
         "the privacy notice was shown but not noted as seen",
@@ -84,7 +96,7 @@ async def notice(update: Update, context: BotContext) -> None:
         submitted=_submitted(context),
         _=context.gettext,
     )
-    await send(update, context, html, [[(context.gettext("⬅️ Menu"), callback("menu", "main"))]])
+    await send(update, context, html, [[(context.gettext("⬅️ Menu"), button_data("menu", "main"))]])
 
 
 async def my_data(update: Update, context: BotContext) -> None:
@@ -118,15 +130,15 @@ async def delete_data(update: Update, context: BotContext) -> None:
         + "\n\n"
         + _submitted(context),
         [
-            [(_("🗑 Yes, delete my data"), callback("pv", "del"))],
-            [(_("↩️ No, keep it"), callback("pv", "keep"))],
+            [(_("🗑 Yes, delete my data"), button_data(PREFIX, "del"))],
+            [(_("↩️ No, keep it"), button_data(PREFIX, "keep"))],
         ],
     )
 
 
 async def delete_button(update: Update, context: BotContext) -> None:
     _ = context.gettext
-    action = callback_parts(update)[1:]
+    action = button_data_parts(update)[1:]
     assert context.user is not None
     if action == ["del"]:
         async with context.db.transaction() as conn:
@@ -139,3 +151,12 @@ async def delete_button(update: Update, context: BotContext) -> None:
         await show(update, context, _("Nothing was deleted."))
     else:
         await answer_button(update, _("This button is no longer valid."), True)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("privacy", notice, filters=PRIVATE),
+        CommandHandler("mydata", my_data, filters=PRIVATE),
+        CommandHandler("deletedata", delete_data, filters=PRIVATE),
+        CallbackQueryHandler(delete_button, pattern=rf"^{PREFIX}:"),
+    ]

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from markupsafe import Markup
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import i18n
+from bot.channels.context import BotContext
 from bot.config import LANGUAGES
-from bot.context import BotContext
 from handlers import flows, privacy
-from handlers.common import answer_button, callback, callback_parts, show
+from handlers.common import PRIVATE, Handlers, answer_button, button_data, button_data_parts, show
 from storage import conversations, users
+
+MENU_PREFIX = "menu"  # callback data of this module's buttons
+LANGUAGE_PREFIX = "lang"  # callback data of this module's buttons
 
 
 def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
     _ = context.gettext
     return [
-        [(_("✅ Check requirements"), callback("menu", "checklist"))],
-        [(_("❓ Ask a question"), callback("menu", "ask"))],
-        [(_("📝 Draft a project outline"), callback("menu", "outline"))],
-        [(_("📂 My drafts"), callback("menu", "drafts"))],
-        [(_("📚 Browse topics"), callback("menu", "topics"))],
-        [(_("🌐 Language"), callback("menu", "lang")), (_("ℹ️ Help"), callback("menu", "help"))],
+        [(_("✅ Check requirements"), button_data(MENU_PREFIX, "checklist"))],
+        [(_("❓ Ask a question"), button_data(MENU_PREFIX, "ask"))],
+        [(_("📝 Draft a project outline"), button_data(MENU_PREFIX, "outline"))],
+        [(_("📂 My drafts"), button_data(MENU_PREFIX, "drafts"))],
+        [(_("📚 Browse topics"), button_data(MENU_PREFIX, "topics"))],
+        [
+            (_("🌐 Language"), button_data(MENU_PREFIX, "lang")),
+            (_("ℹ️ Help"), button_data(MENU_PREFIX, "help")),
+        ],
     ]
 
 
@@ -85,7 +92,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "/privacy – privacy notice; /mydata and /deletedata – your data\n"
         "/help – this help"
     )
-    await show(update, context, text, [[(_("⬅️ Menu"), callback("menu", "main"))]])
+    await show(update, context, text, [[(_("⬅️ Menu"), button_data(MENU_PREFIX, "main"))]])
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -103,7 +110,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
         [
             (
                 ("✓ " if code == context.lang else "") + i18n.language_name(code),
-                callback("lang", code),
+                button_data(LANGUAGE_PREFIX, code),
             )
             for code in LANGUAGES
         ]
@@ -112,7 +119,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 
 async def set_language(update: Update, context: BotContext) -> None:
-    parts = callback_parts(update)
+    parts = button_data_parts(update)
     if len(parts) != 2 or parts[1] not in LANGUAGES or context.user is None:
         await answer_button(update, context.gettext("This button is no longer valid."))
         return
@@ -144,10 +151,22 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def menu_button(update: Update, context: BotContext) -> None:
     """Main-menu buttons that belong to this module."""
-    action = callback_parts(update)[1:2]
+    action = button_data_parts(update)[1:2]
     if action == ["lang"]:
         await choose_language(update, context)
     elif action == ["help"]:
         await help_(update, context)
     else:
         await menu(update, context)
+
+
+def handlers() -> Handlers:
+    return [
+        CommandHandler("start", start, filters=PRIVATE),
+        CommandHandler("menu", menu, filters=PRIVATE),
+        CommandHandler("help", help_, filters=PRIVATE),
+        CommandHandler(["language", "settings"], choose_language, filters=PRIVATE),
+        CommandHandler("cancel", cancel, filters=PRIVATE),
+        CallbackQueryHandler(menu_button, pattern=rf"^{MENU_PREFIX}:(main|lang|help)$"),
+        CallbackQueryHandler(set_language, pattern=rf"^{LANGUAGE_PREFIX}:"),
+    ]

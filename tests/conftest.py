@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApplication, build_application, deliver, running
+from bot.channels.telegram_standin import FakeTelegram, InProcessRequest, TelegramUser
 from bot.config import Settings
-from bot.telegram_standin import FakeTelegram, InProcessRequest, TelegramUser
 
 
 class Harness:

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
+from bot.channels.telegram_standin import FakeTelegram, TelegramUser, serve_http
 from bot.config import ConfigError, Settings
-from bot.telegram_standin import FakeTelegram, TelegramUser, serve_http
 from tests.conftest import assert_telegram_rules_kept
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789_-"

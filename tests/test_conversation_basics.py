@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.telegram_standin import ApiError
+from bot.channels.telegram_standin import ApiError
 from storage import conversations, users
 from storage.conversations import Conversation
 

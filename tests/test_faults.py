@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
+from bot.channels.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
 from storage import Database, DatabaseError
 from tests.conftest import assert_telegram_rules_kept
 from tests.test_cli import TOKEN, bot_env, run_bot
@@ -277,7 +277,7 @@ async def test_the_bot_api_client_uploads_files_and_keeps_the_token_out_of_error
     from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.error import NetworkError, TimedOut
 
-    from bot.delivery import AiohttpRequest
+    from bot.channels.api_client import AiohttpRequest
 
     telegram = FakeTelegram()
     server = await serve_http(telegram, "127.0.0.1", 0)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from bot.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
+from bot.channels.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
 from tests.conftest import assert_telegram_rules_kept
 from tests.test_cli import TOKEN, bot_env
 

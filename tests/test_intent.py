@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import content as content_module
-from bot.coordination import ExportRequest, read_export_args
+from bot.coordinator_reports import ExportRequest, read_export_args
 from bot.i18n import language_from_name
 from bot.intent import Expect, in_step, smalltalk_kind
 from bot.outline import display, parse_money, read_money, read_month, validate

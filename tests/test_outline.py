@@ -301,7 +301,7 @@ async def test_submit_notifies_coordinators_makes_it_read_only_and_reopen_copies
 
 
 async def test_a_failing_coordinator_notification_does_not_fail_the_submit(bot):
-    from bot.telegram_standin import ApiError
+    from bot.channels.telegram_standin import ApiError
 
     user = await bot.user(language_code="en")
     await user.send("/outline")

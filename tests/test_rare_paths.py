@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.telegram_standin import ApiError
+from bot.channels.telegram_standin import ApiError
 from storage import conversations
 from tests.test_outline import SECTIONS, _answers, _draft_ids, fill
 

@@ -40,8 +40,8 @@ class Services:
 
 def settle_long_lived_objects() -> None:
     """Freeze what lives as long as the process (content, the FAQ index, the libraries' own
-    objects), so that the garbage collector's full passes skip it. A full pass over it takes
-    about 35 ms: a stall that every user in flight at that moment would wait out."""
+    objects), so that the garbage collector's full passes skip it: a full pass over it is a stall
+    that every user in flight at that moment would wait out (measured: docs/performance.md)."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_application, deliver, running
+from bot.channels.telegram_standin import FakeTelegram, InProcessRequest, SentMessage, TelegramUser
 from bot.config import Settings
 from bot.rendering import html_to_text
-from bot.telegram_standin import FakeTelegram, InProcessRequest, SentMessage, TelegramUser
 
 CONSOLE_USER_ID = 1
 
