@@ -18,11 +18,13 @@ import bisect
 import heapq
 import math
 import re
+import tomllib
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import snowballstemmer
@@ -55,242 +57,14 @@ _STEMMERS = {"fi": "finnish", "sv": "swedish", "en": "english"}
 # "ESR+-hanke") do not split: "ET 4.1.7" stays one token, "sub-themes" meets "subthemes".
 _INNER = re.compile(r"(?<=\d)[.,](?=\d)|(?<=\w)[-‐‑](?=\w)")
 _PUNCTUATION = re.compile(r"[^\w.]+|_|\.(?!\d)|(?<!\d)\.")
-# Words that carry no meaning for matching. Question words are deliberately absent.
-_STOPWORDS = {
-    "fi": set(
-        [
-            "ja",
-            "on",
-            "ei",
-            "se",
-            "ne",
-            "tai",
-            "että",
-            "jos",
-            "kun",
-            "sekä",
-            "myös",
-            "voi",
-            "voiko",
-            "onko",
-            "ovat",
-            "olla",
-            "oli",
-            "ole",
-            "tämä",
-            "tämän",
-            "nämä",
-            "siitä",
-            "sen",
-            "niin",
-            "kuin",
-            "vai",
-            "mutta",
-            "eli",
-            "jo",
-            "vain",
-            "sitten",
-            "minä",
-            "mä",
-            "sinä",
-            "te",
-            "me",
-            "meidän",
-            "meille",
-            "minun",
-            "mun",
-            "hei",
-            "moi",
-            "kiitos",
-            "pitää",
-            "pitäisi",
-            "saa",
-            "saako",
-        ]
-    ),
-    "sv": set(
-        [
-            "och",
-            "är",
-            "att",
-            "det",
-            "den",
-            "de",
-            "en",
-            "ett",
-            "i",
-            "på",
-            "som",
-            "för",
-            "med",
-            "till",
-            "av",
-            "om",
-            "har",
-            "hade",
-            "kan",
-            "ska",
-            "vara",
-            "jag",
-            "du",
-            "vi",
-            "ni",
-            "man",
-            "oss",
-            "mig",
-            "mitt",
-            "vår",
-            "våra",
-            "er",
-            "hej",
-            "tack",
-            "eller",
-            "men",
-            "så",
-            "också",
-            "då",
-            "måste",
-        ]
-    ),
-    "en": set(
-        [
-            "the",
-            "a",
-            "an",
-            "and",
-            "or",
-            "is",
-            "are",
-            "be",
-            "been",
-            "to",
-            "of",
-            "in",
-            "on",
-            "for",
-            "with",
-            "at",
-            "by",
-            "it",
-            "this",
-            "that",
-            "there",
-            "do",
-            "does",
-            "did",
-            "i",
-            "we",
-            "you",
-            "my",
-            "our",
-            "your",
-            "me",
-            "us",
-            "hi",
-            "hello",
-            "thanks",
-            "please",
-            "can",
-            "could",
-            "should",
-            "would",
-            "will",
-            "about",
-            "any",
-            "if",
-            "have",
-            "has",
-            "had",
-            "am",
-            "was",
-            "were",
-            "so",
-            "as",
-            "from",
-            "into",
-            "just",
-        ]
-    ),
+# Words that carry no meaning for matching (content/stopwords.toml). Question words are
+# deliberately absent.
+_STOPWORDS: dict[str, frozenset[str]] = {
+    language: frozenset(words)
+    for language, words in tomllib.loads(
+        (resources.files("content") / "stopwords.toml").read_text(encoding="utf-8")
+    )["stopwords"].items()
 }
-
-
-# Words that open a question; with a trailing "?" they tell a question from an answer.
-QUESTION_WORDS = {
-    "fi": set(
-        [
-            "kuka",
-            "ketkä",
-            "kenelle",
-            "kenen",
-            "keneen",
-            "mikä",
-            "mitkä",
-            "mitä",
-            "mihin",
-            "missä",
-            "mistä",
-            "milloin",
-            "miten",
-            "miksi",
-            "kuinka",
-            "paljonko",
-            "montako",
-            "voiko",
-            "saako",
-            "onko",
-            "pitääkö",
-            "täytyykö",
-            "kannattaako",
-        ]
-    ),
-    "sv": set(
-        [
-            "vem",
-            "vilka",
-            "vilken",
-            "vilket",
-            "vad",
-            "var",
-            "vart",
-            "när",
-            "hur",
-            "varför",
-            "får",
-            "kan",
-            "måste",
-            "ska",
-        ]
-    ),
-    "en": set(
-        [
-            "who",
-            "whom",
-            "whose",
-            "what",
-            "which",
-            "where",
-            "when",
-            "why",
-            "how",
-            "can",
-            "could",
-            "is",
-            "are",
-            "do",
-            "does",
-            "may",
-        ]
-    ),
-}
-
-
-def looks_like_question(text: str, language: str) -> bool:
-    """Ends with "?" or starts with a question word (in the user's language)."""
-    text = text.strip()
-    if text.endswith("?"):
-        return True
-    first = words(text)[:1]
-    return bool(first) and first[0] in QUESTION_WORDS.get(language, set())
 
 
 def fold(text: str) -> str:

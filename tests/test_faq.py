@@ -86,6 +86,12 @@ def test_normalisation_folds_case_diacritics_punctuation_and_inflection():
     assert "kuka" in tokens("Kuka voi hakea?", "fi")  # question words carry intent
 
 
+def test_the_stop_words_of_content_stopwords_toml_are_dropped_in_every_language():
+    assert tokens("ja tai että", "fi") == [] and tokens("och att det", "sv") == []
+    assert tokens("the and of", "en") == []
+    assert tokens("the funding", "en") == tokens("funding", "en")
+
+
 def test_the_labelled_set_meets_the_targets():
     lines = resources.files("content").joinpath("eval", "faq_eval.tsv").read_text("utf-8")
     items = read_labelled(lines.splitlines())
