@@ -58,8 +58,9 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
         await list_drafts(update, context, pages - 1)
         return
     rows = []
+    every_answer = await drafts.answers_of(context.db, [draft.id for draft in mine])
     for draft in mine:
-        answers = await drafts.answers(context.db, draft.id)
+        answers = every_answer[draft.id]
         filled, total_sections = progress(context.services.content, answers)
         rows.append(
             {

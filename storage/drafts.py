@@ -97,6 +97,19 @@ async def count_of_user(db: Database, user_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def answers_of(db: Database, draft_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The answers of several drafts (a page of /mydrafts) in one trip."""
+    marks = ",".join("?" * len(draft_ids))
+    rows = await db.fetchall(
+        f"SELECT draft_id, section_id, value FROM draft_answers WHERE draft_id IN ({marks})",
+        draft_ids,
+    )
+    found: dict[int, dict[str, str]] = {draft_id: {} for draft_id in draft_ids}
+    for row in rows:
+        found[row["draft_id"]][row["section_id"]] = row["value"]
+    return found
+
+
 async def answers(db: Database, draft_id: int) -> dict[str, str]:
     rows = await db.fetchall(
         "SELECT section_id, value FROM draft_answers WHERE draft_id = ?", (draft_id,)
