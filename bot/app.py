@@ -44,6 +44,7 @@ from handlers import (
     outline,
     privacy,
     start,
+    submission,
 )
 from handlers.flows import Router
 from storage import Database, learned, users
@@ -120,6 +121,7 @@ def _add_handlers(app: BotApplication) -> None:
             *outline.deep_links(),
             *start.handlers(),
             *checklist.handlers(),
+            *submission.handlers(),
             *outline.handlers(),
             *mydrafts.handlers(),
             *coordinator.handlers(),

@@ -11,6 +11,8 @@ What handler modules still import from each other, and why:
   menu buttons run start's commands; start shows privacy's first-contact notice and lets
   `outline.leave` say what was kept when a flow is left (a lazy import: outline imports start).
 - `faq.send_entry`: a checklist item links to its FAQ answer.
+- `outline` and `submission` are one outline's two halves (drafting; the review, DOCX and submit)
+  and share the "ol" prefix: drafting ends in the review, and the review's ✏️ asks one section.
 - `outline.draft_name`, `outline.problem_text`: mydrafts lists and renames drafts the way the
   outline names and checks them.
 - `fallback.unknown_command`: coordinator answers non-coordinators as if its commands did not exist.

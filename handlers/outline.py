@@ -1,4 +1,4 @@
-"""Drafting a project outline step by step, reviewing it, downloading and submitting it.
+"""Drafting a project outline step by step (its review, DOCX and submit: `handlers.submission`).
 
 Flow "outline": the step is the section's position, the data holds the draft id, whether to return
 to the review after the answer (editing from the review), and the sub-themes ticked so far; while
@@ -18,22 +18,19 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import i18n
 from bot.channels.context import BotContext
-from bot.channels.replies import send_html
 from bot.checklist import selected_subthemes
 from bot.content import Section
-from bot.documents import Labels, file_name, outline_docx
 from bot.intent import Expect
 from bot.outline import (
     MAX_DRAFTS,
     Problem,
     display,
     first_unanswered,
-    missing_required,
     progress,
     validate,
 )
 from bot.rendering import escape, render
-from handlers import flows, start
+from handlers import flows, start, submission
 from handlers.common import (
     PRIVATE,
     Handlers,
@@ -47,7 +44,7 @@ from handlers.common import (
     typed_text,
 )
 from handlers.flows import Flow
-from storage import checklists, conversations, drafts, users
+from storage import checklists, conversations, drafts
 from storage.conversations import Conversation
 from storage.drafts import Draft
 
@@ -122,7 +119,7 @@ async def new_draft(
     update: Update, context: BotContext, subthemes: list[str] | None = None
 ) -> None:
     assert context.user is not None
-    if await _refused_for_too_many_drafts(update, context):
+    if await refused_for_too_many_drafts(update, context):
         return
     async with context.db.transaction() as conn:
         draft_id = await drafts.create(conn, context.user.id, context.lang)
@@ -139,7 +136,7 @@ async def new_draft(
     await ask_step(update, context, step, new_message=True, intro=intro, answers=answers)
 
 
-async def _refused_for_too_many_drafts(update: Update, context: BotContext) -> bool:
+async def refused_for_too_many_drafts(update: Update, context: BotContext) -> bool:
     """One person keeps at most MAX_DRAFTS outlines: a script must not fill the database."""
     assert context.user is not None
     count = await drafts.count_of_user(context.db, context.user.id)
@@ -163,7 +160,7 @@ async def continue_draft(update: Update, context: BotContext, draft: Draft) -> N
     index = first_unanswered(context.services.content, answers)
     if index >= len(context.services.content.outline):
         await conversations.set_state(context.db, context.user.id, None)
-        await send_review(update, context, draft)
+        await submission.send_review(update, context, draft)
         return
     step = Step(draft.id, index)
     await conversations.set_state(context.db, context.user.id, _state(step))
@@ -287,7 +284,7 @@ async def _save(
     if done:
         draft = await drafts.get(context.db, step.draft, context.user.id)
         assert draft is not None
-        await send_review(update, context, draft, new_message=typed)
+        await submission.send_review(update, context, draft, new_message=typed)
     else:
         answers = {**answers, section.id: value}
         await ask_step(
@@ -452,8 +449,8 @@ async def button(update: Update, context: BotContext) -> None:
         await _stale(update, context)
         return
     draft, answers = found
-    if action in ("r", "go", "doc", "sub", "subok", "re"):
-        await _draft_action(update, context, action, draft)
+    if action == "go" and len(parts) == 3 and draft.editable:
+        await continue_draft(update, context, draft)
         return
     step = await _current_step(context, parts, draft)
     if step is None:
@@ -464,6 +461,14 @@ async def button(update: Update, context: BotContext) -> None:
 
 async def _stale(update: Update, context: BotContext) -> None:
     await answer_button(update, context.gettext("This button is no longer valid."), True)
+
+
+async def edit_from_review(update: Update, context: BotContext, draft: Draft, index: int) -> None:
+    """✏️ in the review: ask that one section, then go back to the review."""
+    assert context.user is not None
+    step = Step(draft.id, index, review=True)
+    await conversations.set_state(context.db, context.user.id, _state(step))
+    await ask_step(update, context, step, new_message=True)
 
 
 async def _current_step(context: BotContext, parts: list[str], draft: Draft) -> Step | None:
@@ -568,231 +573,6 @@ async def leave(context: BotContext, state: Conversation | Step) -> str:
     )
 
 
-# -- review, download, submit, reopen -----------------------------------------------------------
-
-
-async def send_review(
-    update: Update, context: BotContext, draft: Draft, *, new_message: bool = True
-) -> None:
-    _ = context.gettext
-    content = context.services.content
-    answers = await drafts.answers(context.db, draft.id)
-    filled, total = progress(content, answers)
-    missing = {s.id for s in missing_required(content, answers)}
-    html = render(
-        "outline_review.html",
-        name=draft_name(context, draft, answers),
-        status=_status(context, draft),
-        progress=_("{filled}/{total} sections filled", filled=filled, total=total),
-        sections=[
-            (
-                number,
-                section.text[context.lang].title,
-                display(content, section, answers.get(section.id), context.lang),
-                section.id in missing,
-            )
-            for number, section in enumerate(content.outline, 1)
-        ],
-        missing=[s.text[context.lang].title for s in content.outline if s.id in missing],
-        editable=draft.editable,
-        _=_,
-    )
-    rows: list[list[tuple[str, str]]] = []
-    if draft.editable:
-        edits = [
-            (
-                f"✏️ {n}. {shorten(s.text[context.lang].title, 24)}",
-                button_data(PREFIX, "e", draft.id, n - 1),
-            )
-            for n, s in enumerate(content.outline, 1)
-        ]
-        rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        rows.append([(_("✅ Submit"), button_data(PREFIX, "sub", draft.id))])
-    else:
-        rows.append([(_("🔁 Reopen as a new draft"), button_data(PREFIX, "re", draft.id))])
-    rows.append([(_("📄 Download (DOCX)"), button_data(PREFIX, "doc", draft.id))])
-    rows.append(
-        [(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]
-    )
-    if new_message:
-        await send(update, context, html, rows)
-    else:
-        await show(update, context, html, rows)
-
-
-def _status(context: BotContext, draft: Draft) -> str:
-    _ = context.gettext
-    if draft.submitted_at:
-        return _("Submitted {when}", when=i18n.format_datetime(draft.submitted_at, context.lang))
-    return _("Draft, last edited {when}", when=i18n.format_datetime(draft.updated_at, context.lang))
-
-
-async def _draft_action(update: Update, context: BotContext, action: str, draft: Draft) -> None:
-    _ = context.gettext
-    assert context.user is not None
-    if action == "r":
-        await conversations.set_state(context.db, context.user.id, None)
-        await send_review(update, context, draft)
-    elif action == "go" and draft.editable:
-        await continue_draft(update, context, draft)
-    elif action == "doc":
-        await answer_button(update)  # before building the document
-        await send_docx(update, context, draft)
-    elif action == "sub" and draft.editable:
-        await _confirm_submit(update, context, draft)
-    elif action == "subok" and draft.editable:
-        await _submit(update, context, draft)
-    elif action == "re" and not draft.editable:
-        if await _refused_for_too_many_drafts(update, context):
-            return
-        async with context.db.transaction() as conn:
-            copy_id = await drafts.reopen(conn, draft)
-        copy = await drafts.get(context.db, copy_id, context.user.id)
-        assert copy is not None
-        await send(
-            update,
-            context,
-            _("A new editable copy is ready. The submitted version stays as it was."),
-        )
-        await send_review(update, context, copy)
-    else:
-        await _stale(update, context)
-
-
-async def edit_section(update: Update, context: BotContext) -> None:
-    """ol:e:<draft>:<index> from the review: jump to a section, then come back to the review."""
-    assert context.user is not None
-    parts = button_data_parts(update)
-    valid = len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()
-    draft = await drafts.get(context.db, int(parts[2]), context.user.id) if valid else None
-    index = int(parts[3]) if valid else -1
-    if (
-        draft is None
-        or not draft.editable
-        or not 0 <= index < len(context.services.content.outline)
-    ):
-        await _stale(update, context)
-        return
-    step = Step(draft.id, index, review=True)
-    await conversations.set_state(context.db, context.user.id, _state(step))
-    await ask_step(update, context, step, new_message=True)
-
-
-async def send_docx(update: Update, context: BotContext, draft: Draft) -> None:
-    _ = context.gettext
-    content = context.services.content
-    answers = await drafts.answers(context.db, draft.id)
-    name = draft_name(context, draft, answers)
-    labels = Labels(
-        heading=_("Project outline"),
-        theme=_(
-            "ESF+ national theme ET 4.1.7 – Equality of the children, young people and families"
-        ),
-        status=_status(context, draft),
-        not_answered=_("(not answered yet)"),
-    )
-    data = outline_docx(
-        content, name, answers, context.lang, labels, author=answers.get("organisation", "")
-    )
-    chat = update.effective_chat
-    assert chat is not None
-    filename = file_name(answers.get(drafts.TITLE, ""), f"outline-{draft.id}")
-    await context.bot.send_document(
-        chat.id,
-        document=data,
-        filename=filename,
-        caption=_("Your outline: {name}", name=name)[:1000],
-    )
-
-
-async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> None:
-    _ = context.gettext
-    content = context.services.content
-    answers = await drafts.answers(context.db, draft.id)
-    missing = missing_required(content, answers)
-    if missing:
-        first = content.outline.index(missing[0])
-        await send(
-            update,
-            context,
-            render(
-                "outline_missing.html",
-                intro=_("Before you can submit, fill in these required sections:"),
-                titles=[s.text[context.lang].title for s in missing],
-            ),
-            [
-                [(_("✏️ Fill in the first one"), button_data(PREFIX, "e", draft.id, first))],
-                [(_("↩️ Back to review"), button_data(PREFIX, "r", draft.id))],
-            ],
-        )
-        return
-    await show(
-        update,
-        context,
-        _(
-            "Submit <b>{name}</b> to the theme's coordinators? After submitting, this version "
-            "can no longer be edited; you can reopen it as a new draft.",
-            name=draft_name(context, draft, answers),
-        ),
-        [
-            [(_("✅ Yes, submit"), button_data(PREFIX, "subok", draft.id))],
-            [(_("↩️ Back to review"), button_data(PREFIX, "r", draft.id))],
-        ],
-    )
-
-
-async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
-    _ = context.gettext
-    content = context.services.content
-    answers = await drafts.answers(context.db, draft.id)
-    if missing_required(content, answers):
-        await _confirm_submit(update, context, draft)
-        return
-    async with context.db.transaction() as conn:
-        submitted = await drafts.submit(conn, draft.id)
-        await conversations.clear(conn, draft.user_id)
-    if not submitted:
-        await _stale(update, context)
-        return
-    name = draft_name(context, draft, answers)
-    await show(
-        update,
-        context,
-        _(
-            "✅ Submitted: <b>{name}</b>. The coordinators have been told. Thank you!",
-            name=name,
-        ),
-        [[(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]],
-    )
-    await notify_coordinators(context, draft.id, name, answers.get("organisation", ""))
-
-
-async def notify_coordinators(
-    context: BotContext, draft_id: int, name: str, organisation: str
-) -> None:
-    """Tell coordinators about a submission; a failure here never touches the applicant's submit."""
-    recipients = set(context.services.settings.coordinator_ids)
-    recipients |= set(await users.coordinators(context.db))
-    default_language = context.services.settings.default_language
-    for coordinator in sorted(recipients):
-        try:
-            person = await users.get(context.db, coordinator)
-            # As in their own chat: the language they chose, else the one Telegram reports.
-            language = (person.language if person else None) or i18n.negotiate(
-                person.telegram_language if person else None, default_language
-            )
-
-            def _(message: str, language: str = language) -> str:
-                return i18n.gettext(language, message)
-
-            text = _(
-                "📥 New outline submitted: <b>{name}</b> ({organisation}), number {number}."
-            ).format(name=escape(name), organisation=escape(organisation), number=draft_id)
-            await send_html(context.bot, coordinator, text)
-        except Exception:
-            log.warning("could not notify coordinator about draft %s", draft_id, exc_info=True)
-
-
 flow = Flow(FLOW, on_text, reprompt, expects, on_answer)
 
 
@@ -805,6 +585,6 @@ def handlers() -> Handlers:
     return [
         CommandHandler(["outline", "draft"], begin, filters=PRIVATE),
         CallbackQueryHandler(begin, pattern=r"^menu:outline$"),
-        CallbackQueryHandler(edit_section, pattern=rf"^{PREFIX}:e:"),  # before the other ol:
+        # After `handlers.submission`'s, which take the review's, download's and submit's.
         CallbackQueryHandler(button, pattern=rf"^{PREFIX}:"),
     ]
