@@ -229,6 +229,22 @@ class Database:
         """A single INSERT in its own transaction, batched like a queued one; the new row's id."""
         return await self._batched(functools.partial(_insert, sql, params), writes=True)
 
+    # What a `Unit` uses while it keeps the connection for itself: these three and `write`.
+
+    async def take_connection(self) -> None:
+        """Keep the connection for the current task's unit, until `give_back_connection`."""
+        self._refuse_if_holding()
+        await self._lock.acquire()
+        self._holder = asyncio.current_task()
+
+    def give_back_connection(self) -> None:
+        self._holder = None
+        self._lock.release()
+
+    async def run_held(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One trip to the database thread for the unit that keeps the connection."""
+        return await self._in_thread(work)
+
     async def _batched(self, work: Callable[[sqlite3.Connection], T], *, writes: bool) -> T:
         """Run `work` in the next batch (see the module docstring)."""
         self._refuse_if_holding()
@@ -439,7 +455,7 @@ class Unit:
                 self._release()
         elif self._queued:
             queued, self._queued = self._queued, []
-            await self._db._batched(functools.partial(_execute_all, queued), writes=True)
+            await self._db.write(functools.partial(_execute_all, queued))
 
     async def rollback(self) -> None:
         """Undo whatever reached the database. A trip whose caller was cancelled may still have
@@ -447,7 +463,7 @@ class Unit:
         self._queued.clear()
         if self._holding:
             try:
-                await self._db._in_thread(_rollback_if_open)
+                await self._db.run_held(_rollback_if_open)
             finally:
                 self._release()
 
@@ -455,10 +471,8 @@ class Unit:
         self._refuse_if_failed()
         begin = not self._holding
         if begin:
-            self._db._refuse_if_holding()
-            await self._db._lock.acquire()
+            await self._db.take_connection()
             self._holding = True
-            self._db._holder = asyncio.current_task()
         queued, self._queued = [*self._queued, (sql, params)], []
 
         def work(conn: sqlite3.Connection) -> Any:
@@ -473,7 +487,7 @@ class Unit:
                 raise
 
         try:
-            return await self._db._in_thread(work)
+            return await self._db.run_held(work)
         except BaseException:
             self._failed = True
             raise
@@ -484,8 +498,7 @@ class Unit:
 
     def _release(self) -> None:
         self._holding = False
-        self._db._holder = None
-        self._db._lock.release()
+        self._db.give_back_connection()
 
 
 def _rollback_if_open(conn: sqlite3.Connection) -> None:
