@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotApplication, build_application, deliver, running
-from bot.channels.telegram_standin import FakeTelegram, InProcessRequest, TelegramUser
+from bot.channels.standin_transport import InProcessRequest
+from bot.channels.standin_user import TelegramUser
+from bot.channels.telegram_standin import FakeTelegram
 from bot.config import Settings
 
 

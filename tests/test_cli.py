@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-from bot.channels.telegram_standin import FakeTelegram, TelegramUser, serve_http
+from bot.channels.standin_transport import serve_http
+from bot.channels.standin_user import TelegramUser
+from bot.channels.telegram_standin import FakeTelegram
 from bot.config import ConfigError, Settings
 from tests.conftest import assert_telegram_rules_kept
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.telegram_standin import ApiError, FakeTelegram, TelegramUser, serve_http
+from bot.channels.standin_transport import serve_http
+from bot.channels.standin_user import TelegramUser
+from bot.channels.telegram_standin import ApiError, FakeTelegram
 from storage import Database, DatabaseError
 from tests.conftest import assert_telegram_rules_kept
 from tests.test_cli import TOKEN, bot_env, run_bot

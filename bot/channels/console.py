@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_application, deliver, running
-from bot.channels.telegram_standin import FakeTelegram, InProcessRequest, SentMessage, TelegramUser
+from bot.channels.standin_transport import InProcessRequest
+from bot.channels.standin_user import TelegramUser
+from bot.channels.telegram_standin import FakeTelegram, SentMessage
 from bot.config import Settings
 from bot.rendering import html_to_text
 
