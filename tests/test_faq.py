@@ -114,23 +114,26 @@ HELDOUT_TARGETS = {
 # worse, and the target's shortfall is stated. docs/matching.md has the measurements; delete a
 # line once its target is met.
 HELDOUT_SHORTFALLS = {
-    ("fi", "answered_directly"): 0.567,  # target 0.85: 28 points short
-    ("sv", "answered_directly"): 0.617,  # target 0.85: 23 points short
-    ("en", "answered_directly"): 0.656,  # target 0.85: 19 points short
-    ("all", "answered_directly"): 0.613,  # target 0.90: 29 points short
-    ("en", "wrong_answers"): 0.031,  # target at most 0.02: 4 of 128 in-scope questions
+    ("fi", "answered_directly"): 0.657,  # target 0.85: 19 points short
+    ("sv", "answered_directly"): 0.672,  # target 0.85: 18 points short
+    ("en", "answered_directly"): 0.688,  # target 0.85: 16 points short
+    ("all", "answered_directly"): 0.672,  # target 0.90: 23 points short
+    ("en", "wrong_answers"): 0.023,  # target at most 0.02: 3 of 128 in-scope questions
     # Lower than before the December 2026 variants (fi 0.972, sv 0.986, all 0.986; oos_none fi
     # 0.901, sv 0.986, en 0.971, all 0.952): the richer content answers more in-scope questions
     # (0.562 -> 0.613) and puts the right entry on screen more often (0.805 -> 0.890), and a few
     # near-domain questions more reach an entry. The lead chose this trade-off, with
-    # ANSWER_SCORE set on the shipped set and separate probes, not on this set.
+    # ANSWER_SCORE set on the shipped set and separate probes, not on this set. The coverage
+    # stage (0.613 -> 0.672 answered directly, oos_none 0.910 -> 0.929) answers one more
+    # out-of-scope question in English (en 0.985 -> 0.971, all 0.967 -> 0.962).
     ("fi", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
     ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71
-    ("all", "oos_not_direct"): 0.967,  # target 0.98: 7 of 210
-    ("fi", "oos_none"): 0.887,  # target 0.95: 8 of 71 not told so
-    ("sv", "oos_none"): 0.901,  # target 0.95: 7 of 71
+    ("en", "oos_not_direct"): 0.971,  # target 0.98: 2 of 68
+    ("all", "oos_not_direct"): 0.962,  # target 0.98: 8 of 210
+    ("fi", "oos_none"): 0.915,  # target 0.95: 6 of 71 not told so
+    ("sv", "oos_none"): 0.93,  # target 0.95: 5 of 71
     ("en", "oos_none"): 0.941,  # target 0.95: 4 of 68
-    ("all", "oos_none"): 0.91,  # target 0.95: 19 of 210
+    ("all", "oos_none"): 0.929,  # target 0.95: 15 of 210
 }
 
 
@@ -228,9 +231,9 @@ async def test_answers_holding_html_characters_are_shown_as_typed(tmp_path, sett
 
 async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot):
     user = await bot.user(language_code="sv")
-    match = MATCHER.match("vem ska jag kontakta", "sv")
+    match = MATCHER.match("vilka hör till målgruppen", "sv")
     assert match.outcome == "answer" and match.see_also  # a leader, and one close behind it
-    [reply] = await user.send("Vem ska jag kontakta?")
+    [reply] = await user.send("Vilka hör till målgruppen?")
     leader = CONTENT.entries[match.best.entry_id].text["sv"].question
     other = CONTENT.entries[match.see_also[0].entry_id].text["sv"]
     assert reply.text.startswith(f"<b>{leader}</b>")
@@ -245,9 +248,9 @@ async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot
 
 async def test_i_dont_know_lists_the_nearest_questions_without_claiming_them(bot):
     user = await bot.user(language_code="fi")
-    match = MATCHER.match("Business Finlandin tukiprosentti", "fi")
+    match = MATCHER.match("Leader-ryhmän tukiprosentti", "fi")
     assert match.outcome == "none" and match.closest  # near an entry, not near enough to answer
-    [reply] = await user.send("Business Finlandin tukiprosentti?")
+    [reply] = await user.send("Leader-ryhmän tukiprosentti?")
     assert "En löytänyt" in reply.text or "ei ole vastausta" in reply.text
     assert "Lähimmät kysymykset" in reply.text
     nearest = CONTENT.entries[match.closest[0].entry_id].text["fi"].question
@@ -327,7 +330,7 @@ async def test_did_you_mean_offers_choices_and_none_of_these(bot):
     user = await bot.user(language_code="en")
     query = next(
         q
-        for q in ("funding", "support", "theme", "children", "project")
+        for q in ("funding", "support", "theme", "children", "project", "contact", "apply")
         if MATCHER.match(q, "en").outcome == "suggest"
     )
     [reply] = await user.send(query)
