@@ -114,22 +114,23 @@ HELDOUT_TARGETS = {
 # worse, and the target's shortfall is stated. docs/matching.md has the measurements; delete a
 # line once its target is met.
 HELDOUT_SHORTFALLS = {
-    ("fi", "answered_directly"): 0.649,  # target 0.85: 20 points short
-    ("sv", "answered_directly"): 0.656,  # target 0.85: 19 points short
-    ("en", "answered_directly"): 0.68,  # target 0.85: 17 points short
-    ("all", "answered_directly"): 0.662,  # target 0.9: 24 points short
-    ("en", "wrong_answers"): 0.023,  # target at most 0.02: 3 of 128 in-scope questions
+    ("fi", "answered_directly"): 0.664,  # target 0.85: 19 points short
+    ("sv", "answered_directly"): 0.68,  # target 0.85: 17 points short
+    ("en", "answered_directly"): 0.703,  # target 0.85: 15 points short
+    ("all", "answered_directly"): 0.682,  # target 0.9: 22 points short
     # Out of scope, the December 2026 variants cost what the lead accepted (before them: fi 0.972,
     # sv 0.986, all 0.986; oos_none fi 0.901, sv 0.986, en 0.971, all 0.952). The coverage stage
-    # (docs/matching.md, third round) then took fi 0.958 -> 0.972 and en 0.985 -> 0.971.
+    # (docs/matching.md, third round) then took fi 0.958 -> 0.972 and en 0.985 -> 0.971, and the
+    # third round's 93 variants en 0.971 -> 0.941 (oos_none en 0.941 -> 0.897), for 2 points more
+    # in-scope questions answered directly and right.
     ("fi", "oos_not_direct"): 0.972,  # target 0.98: 2 of 71 out-of-scope questions answered
     ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
-    ("en", "oos_not_direct"): 0.971,  # target 0.98: 2 of 68 out-of-scope questions answered
-    ("all", "oos_not_direct"): 0.967,  # target 0.98: 7 of 210 out-of-scope questions answered
+    ("en", "oos_not_direct"): 0.941,  # target 0.98: 4 of 68 out-of-scope questions answered
+    ("all", "oos_not_direct"): 0.957,  # target 0.98: 9 of 210 out-of-scope questions answered
     ("fi", "oos_none"): 0.93,  # target 0.95: 5 of 71 not told so
     ("sv", "oos_none"): 0.93,  # target 0.95: 5 of 71 not told so
-    ("en", "oos_none"): 0.941,  # target 0.95: 4 of 68 not told so
-    ("all", "oos_none"): 0.933,  # target 0.95: 14 of 210 not told so
+    ("en", "oos_none"): 0.897,  # target 0.95: 7 of 68 not told so
+    ("all", "oos_none"): 0.919,  # target 0.95: 17 of 210 not told so
 }
 
 
@@ -166,11 +167,11 @@ def test_the_second_tuning_set_keeps_the_figures_it_was_tuned_to():
     items = read_labelled(lines.splitlines())
     assert {item.language for item in items} == {"fi", "sv", "en"}
     figures = evaluate(MATCHER, items)["all"].figures()
-    assert figures["top1_accuracy"] >= 0.97, figures
-    assert figures["answered_directly"] >= 0.852, figures
+    assert figures["top1_accuracy"] >= 0.98, figures
+    assert figures["answered_directly"] >= 0.895, figures
     assert figures["wrong_answers"] <= 0.02, figures
-    assert figures["oos_not_direct"] >= 0.919, figures
-    assert figures["oos_none"] >= 0.856, figures
+    assert figures["oos_not_direct"] >= 0.939, figures
+    assert figures["oos_none"] >= 0.877, figures
 
 
 @pytest.mark.parametrize(
