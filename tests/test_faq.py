@@ -114,23 +114,23 @@ HELDOUT_TARGETS = {
 # worse, and the target's shortfall is stated. docs/matching.md has the measurements; delete a
 # line once its target is met.
 HELDOUT_SHORTFALLS = {
-    ("fi", "answered_directly"): 0.567,  # target 0.85: 28 points short
-    ("sv", "answered_directly"): 0.617,  # target 0.85: 23 points short
-    ("en", "answered_directly"): 0.656,  # target 0.85: 19 points short
-    ("all", "answered_directly"): 0.613,  # target 0.90: 29 points short
-    ("en", "wrong_answers"): 0.031,  # target at most 0.02: 4 of 128 in-scope questions
-    # Lower than before the December 2026 variants (fi 0.972, sv 0.986, all 0.986; oos_none fi
-    # 0.901, sv 0.986, en 0.971, all 0.952): the richer content answers more in-scope questions
-    # (0.562 -> 0.613) and puts the right entry on screen more often (0.805 -> 0.890), and a few
-    # near-domain questions more reach an entry. The lead chose this trade-off, with
-    # ANSWER_SCORE set on the shipped set and separate probes, not on this set.
-    ("fi", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
-    ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71
-    ("all", "oos_not_direct"): 0.967,  # target 0.98: 7 of 210
-    ("fi", "oos_none"): 0.887,  # target 0.95: 8 of 71 not told so
-    ("sv", "oos_none"): 0.901,  # target 0.95: 7 of 71
-    ("en", "oos_none"): 0.941,  # target 0.95: 4 of 68
-    ("all", "oos_none"): 0.91,  # target 0.95: 19 of 210
+    ("fi", "answered_directly"): 0.664,  # target 0.85: 19 points short
+    ("sv", "answered_directly"): 0.68,  # target 0.85: 17 points short
+    ("en", "answered_directly"): 0.703,  # target 0.85: 15 points short
+    ("all", "answered_directly"): 0.682,  # target 0.9: 22 points short
+    # Out of scope, the December 2026 variants cost what the lead accepted (before them: fi 0.972,
+    # sv 0.986, all 0.986; oos_none fi 0.901, sv 0.986, en 0.971, all 0.952). The coverage stage
+    # (docs/matching.md, third round) then took fi 0.958 -> 0.972 and en 0.985 -> 0.971, and the
+    # third round's 93 variants en 0.971 -> 0.941 (oos_none en 0.941 -> 0.897), for 2 points more
+    # in-scope questions answered directly and right.
+    ("fi", "oos_not_direct"): 0.972,  # target 0.98: 2 of 71 out-of-scope questions answered
+    ("sv", "oos_not_direct"): 0.958,  # target 0.98: 3 of 71 out-of-scope questions answered
+    ("en", "oos_not_direct"): 0.941,  # target 0.98: 4 of 68 out-of-scope questions answered
+    ("all", "oos_not_direct"): 0.957,  # target 0.98: 9 of 210 out-of-scope questions answered
+    ("fi", "oos_none"): 0.93,  # target 0.95: 5 of 71 not told so
+    ("sv", "oos_none"): 0.93,  # target 0.95: 5 of 71 not told so
+    ("en", "oos_none"): 0.897,  # target 0.95: 7 of 68 not told so
+    ("all", "oos_none"): 0.919,  # target 0.95: 17 of 210 not told so
 }
 
 
@@ -159,6 +159,19 @@ def test_the_shipped_set_per_language():
         assert figures["top1_accuracy"] >= 0.90, name
         assert figures["false_accept_rate"] <= 0.05, name
         assert figures["wrong_answers"] <= 0.02, name
+
+
+def test_the_second_tuning_set_keeps_the_figures_it_was_tuned_to():
+    """content/eval/tuning.tsv chose the coverage stage (docs/matching.md): floors, not targets."""
+    lines = resources.files("content").joinpath("eval", "tuning.tsv").read_text("utf-8")
+    items = read_labelled(lines.splitlines())
+    assert {item.language for item in items} == {"fi", "sv", "en"}
+    figures = evaluate(MATCHER, items)["all"].figures()
+    assert figures["top1_accuracy"] >= 0.98, figures
+    assert figures["answered_directly"] >= 0.895, figures
+    assert figures["wrong_answers"] <= 0.02, figures
+    assert figures["oos_not_direct"] >= 0.939, figures
+    assert figures["oos_none"] >= 0.877, figures
 
 
 @pytest.mark.parametrize(
@@ -228,9 +241,9 @@ async def test_answers_holding_html_characters_are_shown_as_typed(tmp_path, sett
 
 async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot):
     user = await bot.user(language_code="sv")
-    match = MATCHER.match("vem ska jag kontakta", "sv")
+    match = MATCHER.match("vilka hör till målgruppen", "sv")
     assert match.outcome == "answer" and match.see_also  # a leader, and one close behind it
-    [reply] = await user.send("Vem ska jag kontakta?")
+    [reply] = await user.send("Vilka hör till målgruppen?")
     leader = CONTENT.entries[match.best.entry_id].text["sv"].question
     other = CONTENT.entries[match.see_also[0].entry_id].text["sv"]
     assert reply.text.startswith(f"<b>{leader}</b>")
@@ -245,9 +258,9 @@ async def test_an_answer_offers_a_close_runner_up_under_it_instead_of_a_menu(bot
 
 async def test_i_dont_know_lists_the_nearest_questions_without_claiming_them(bot):
     user = await bot.user(language_code="fi")
-    match = MATCHER.match("Business Finlandin tukiprosentti", "fi")
+    match = MATCHER.match("koulun kerhotoiminta", "fi")
     assert match.outcome == "none" and match.closest  # near an entry, not near enough to answer
-    [reply] = await user.send("Business Finlandin tukiprosentti?")
+    [reply] = await user.send("Koulun kerhotoiminta?")
     assert "En löytänyt" in reply.text or "ei ole vastausta" in reply.text
     assert "Lähimmät kysymykset" in reply.text
     nearest = CONTENT.entries[match.closest[0].entry_id].text["fi"].question
@@ -327,7 +340,7 @@ async def test_did_you_mean_offers_choices_and_none_of_these(bot):
     user = await bot.user(language_code="en")
     query = next(
         q
-        for q in ("funding", "support", "theme", "children", "project")
+        for q in ("funding", "support", "theme", "children", "project", "contact", "apply")
         if MATCHER.match(q, "en").outcome == "suggest"
     )
     [reply] = await user.send(query)
