@@ -14,6 +14,7 @@ from typing import Any
 from telegram.error import InvalidToken, NetworkError
 
 from bot.config import LANGUAGES, ConfigError, Settings
+from bot.review import STATUSES
 from storage import Database, DatabaseError
 
 
@@ -118,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--misses", action="store_true", help="list every miss")
     export = sub.add_parser("export", help="export outlines for coordinators")
     export.add_argument("--format", choices=["csv", "xlsx", "json", "html"], default="csv")
-    export.add_argument("--status", choices=["submitted", "all"], default="submitted")
+    export.add_argument(
+        "--status", choices=["submitted", "all", *STATUSES[1:]], default="submitted"
+    )
     export.add_argument("--since", type=_date, help="YYYY-MM-DD, inclusive")
     export.add_argument("--until", type=_date, help="YYYY-MM-DD, inclusive")
     export.add_argument("--subtheme", help="only outlines with this sub-theme id")
