@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.rendering import escape
+
 STATUSES = (
     "draft",
     "submitted",
@@ -89,9 +91,7 @@ class Change:
     new: str  # "" = empty now
 
 
-def changes(
-    section_ids: list[str], before: dict[str, str], after: dict[str, str]
-) -> list[Change]:
+def changes(section_ids: list[str], before: dict[str, str], after: dict[str, str]) -> list[Change]:
     """Section by section, in the outline's order: what the applicant changed since the
     outline was returned. Sections no longer in the outline (content changed) come last."""
     order = list(section_ids) + sorted((set(before) | set(after)) - set(section_ids))
@@ -103,3 +103,25 @@ def changes(
 
 
 COMMENT_LIMIT = 2000  # characters: a comment is read in the chat beside its section
+
+
+def applicant_notice(gettext: Callable[[str], str], status: str, name: str) -> str:
+    """What the applicant is told of a coordinator's decision, in Telegram HTML: `gettext` is
+    the applicant's, `name` the outline's working title as typed."""
+    _ = gettext
+    messages = {
+        "in_review": _("🔎 The coordinators are now reviewing your outline <b>{name}</b>."),
+        "returned": _(
+            "↩️ The coordinators have returned your outline <b>{name}</b> with comments. "
+            "Open it to read them beside the sections, revise the outline and resubmit it."
+        ),
+        "accepted": _(
+            "✅ The coordinators have accepted your outline <b>{name}</b> for application. "
+            "The official application is made in EURA 2021."
+        ),
+        "not_proceeding": _(
+            "The coordinators have decided that your outline <b>{name}</b> will not "
+            "proceed. Open it to read their comments."
+        ),
+    }
+    return messages[status].format(name=escape(name))
