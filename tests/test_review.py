@@ -393,7 +393,7 @@ async def test_exports_carry_status_and_latest_comment(bot, settings):
     env = {"BOT_DATABASE": str(settings.database)}
     csv_text = run_bot("export", "--format", "csv", "--lang", "en", env=env).stdout
     header, row = [line.split('";"') for line in csv_text.strip().splitlines()]
-    assert header[1] == "Status" and header[8] == "Latest comment"
+    assert header[1] == "Status" and header[7] == "Latest comment"
     assert row[header.index("Status")] == "returned with comments"
     assert row[header.index("Latest comment")] == "Tighten the budget."
     records = json.loads(run_bot("export", "--format", "json", env=env).stdout)
