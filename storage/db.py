@@ -160,6 +160,9 @@ class Database:
         try:
             conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             conn.row_factory = sqlite3.Row
+            # Case-insensitive search beyond ASCII (SQLite's lower() and LIKE fold ASCII only):
+            # the coordinators' list finds "ÄITIYS" for "äitiys" (storage.review.page).
+            conn.create_function("casefold", 1, _casefold, deterministic=True)
         except BaseException:
             conn.close()
             raise
@@ -365,6 +368,10 @@ def _marking_handled(
     result = work(conn)
     conn.execute(_HANDLED, (update[1], utcnow(), update[0]))
     return result
+
+
+def _casefold(text: str | None) -> str | None:
+    return text.casefold() if isinstance(text, str) else text
 
 
 def _apply_migration(version: int, sql: str, conn: sqlite3.Connection) -> None:

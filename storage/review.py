@@ -161,8 +161,9 @@ async def page(
     db: Database, selection: ListFilter, limit: int, offset: int
 ) -> tuple[list[Listed], int]:
     """One page of the outlines coordinators review, the most recently changed first, and how
-    many match in all. The text search runs here, not in SQL: SQLite folds the case of ASCII
-    only, and "äitiys" must find "ÄITIYS"."""
+    many match in all. The text search folds case beyond ASCII (`casefold`, a function the
+    connection registers: SQLite's own lower() and LIKE fold ASCII only), so "äitiys" finds
+    "ÄITIYS"."""
     params: list[object] = [TITLE]
     where = "d.status <> 'draft'"
     if selection.status:
@@ -171,26 +172,36 @@ async def page(
     if selection.subtheme:
         where += " AND ',' || COALESCE(s.value, '') || ',' LIKE ?"
         params.append(f"%,{selection.subtheme},%")
+    wanted = selection.text.casefold().strip()
+    if wanted:
+        where += " AND (instr(casefold(t.value), ?) OR instr(casefold(o.value), ?))"
+        params += [wanted, wanted]
+    # The latest change is the outline's latest audit row: rows are written in time order, and
+    # the highest id of a draft is one index lookup (review_events_draft), where the latest
+    # time would read all its rows. Title and organisation are read for the page only.
     rows = await db.fetchall(
-        "SELECT d.id, d.status, COALESCE(t.value, ''), COALESCE(o.value, ''), "
-        "COALESCE(s.value, ''), COALESCE((SELECT max(e.created_at) FROM review_events e "
-        "WHERE e.draft_id = d.id), d.submitted_at, d.updated_at) AS changed "
+        "WITH chosen AS (SELECT d.id, d.status, d.submitted_at, d.updated_at, "
+        "(SELECT max(e.id) FROM review_events e WHERE e.draft_id = d.id) AS last "
         "FROM drafts d "
         "LEFT JOIN draft_answers t ON t.draft_id = d.id AND t.section_id = ? "
         "LEFT JOIN draft_answers o ON o.draft_id = d.id AND o.section_id = 'organisation' "
         "LEFT JOIN draft_answers s ON s.draft_id = d.id AND s.section_id = 'subthemes' "
-        f"WHERE {where} ORDER BY changed DESC, d.id DESC",
-        params,
+        f"WHERE {where}), "
+        "paged AS (SELECT *, count(*) OVER () AS total FROM chosen "
+        "ORDER BY last DESC NULLS LAST, id DESC LIMIT ? OFFSET ?) "
+        "SELECT p.id, p.status, COALESCE(t.value, ''), COALESCE(o.value, ''), "
+        "COALESCE(s.value, ''), COALESCE(e.created_at, p.submitted_at, p.updated_at), p.total "
+        "FROM paged p LEFT JOIN review_events e ON e.id = p.last "
+        "LEFT JOIN draft_answers t ON t.draft_id = p.id AND t.section_id = ? "
+        "LEFT JOIN draft_answers o ON o.draft_id = p.id AND o.section_id = 'organisation' "
+        "LEFT JOIN draft_answers s ON s.draft_id = p.id AND s.section_id = 'subthemes' "
+        "ORDER BY p.last DESC NULLS LAST, p.id DESC",
+        [*params, limit, offset, TITLE],
     )
-    found = [Listed(*row) for row in rows]
-    wanted = selection.text.casefold().strip()
-    if wanted:
-        found = [
-            item
-            for item in found
-            if wanted in item.title.casefold() or wanted in item.organisation.casefold()
-        ]
-    return found[offset : offset + limit], len(found)
+    if not rows and offset:  # past the end: the count alone, for the last page
+        _found, total = await page(db, selection, 1, 0)
+        return [], total
+    return [Listed(*row[:6]) for row in rows], int(rows[0][6]) if rows else 0
 
 
 async def about_draft(db: Database, draft_id: int) -> dict[str, list[dict[str, object]]]:
