@@ -157,7 +157,7 @@ async def send_list(
         "review_list.html",
         heading=_("Outlines for review"),
         filters=" · ".join(filters_shown),
-        count=_("{count} outlines", count=total),
+        count=_("Outlines: {count}.", count=total),
         page=_("Page {page}/{pages}", page=page + 1, pages=pages) if pages > 1 else "",
         items=[
             {
@@ -400,7 +400,10 @@ async def on_comment_text(update: Update, context: BotContext, state: Conversati
     assert context.user is not None
     if not await is_coordinator(context):  # the role was taken away meanwhile
         await conversations.set_state(context.db, context.user.id, None)
-        await fallback.unknown_command(update, context)
+        log.warning("comment refused: user %s is no longer a coordinator", context.user.id)
+        await send(
+            update, context, _("Your comment was not saved: you are no longer a coordinator.")
+        )
         return
     draft_id = int(state.data.get("draft", 0))
     if await store.reviewed(context.db, draft_id) is None:

@@ -317,26 +317,26 @@ async def test_list_filters_search_and_pages(bot):
         )  # a draft: never listed
     await coordinator.send("/outlines")
     first = coordinator.last
-    assert "11 outlines" in first.text and "Page 1/2" in first.text
+    assert "Outlines: 11." in first.text and "Page 1/2" in first.text
     assert "Hanke 10" in first.text and "Hanke 0" not in first.text  # latest first
     await coordinator.press("Next ▶️")
     assert "Page 2/2" in coordinator.last.text and "Hanke 0" in coordinator.last.text
 
     await coordinator.press("🏷 Status…")
     await coordinator.press("in review")
-    assert "5 outlines" in coordinator.last.text and "Hanke 2" not in coordinator.last.text
+    assert "Outlines: 5." in coordinator.last.text and "Hanke 2" not in coordinator.last.text
     await coordinator.press("🗂 Sub-theme…")
     await coordinator.press(CONTENT.subthemes[subthemes[1]].short["en"])
-    assert "5 outlines" in coordinator.last.text  # the odd ones have the second sub-theme
+    assert "Outlines: 5." in coordinator.last.text  # the odd ones have the second sub-theme
     await coordinator.press("🗂 Sub-theme…")
     await coordinator.press(CONTENT.subthemes[subthemes[0]].short["en"])
     assert "No outlines match." in coordinator.last.text
 
     # Search, case and accents as in the text: "äitiys" finds "ÄITIYSNEUVOLA"; organisations.
     await coordinator.send("/outlines äitiys")
-    assert "1 outlines" in coordinator.last.text and "ÄITIYSNEUVOLA" in coordinator.last.text
+    assert "Outlines: 1." in coordinator.last.text and "ÄITIYSNEUVOLA" in coordinator.last.text
     await coordinator.send("/outlines yhdistys")
-    assert "5 outlines" in coordinator.last.text
+    assert "Outlines: 5." in coordinator.last.text
     # The search survives filtering and paging (it travels in the buttons).
     await coordinator.press("🏷 Status…")
     await coordinator.press("submitted")
@@ -345,7 +345,7 @@ async def test_list_filters_search_and_pages(bot):
         "“yhdistys”" in listing.text and "Hanke 6" in listing.text and "Hanke 7" not in listing.text
     )
     await coordinator.press("✖️ Clear the filters")
-    assert "11 outlines" in coordinator.last.text
+    assert "Outlines: 11." in coordinator.last.text
 
 
 async def test_command_line_lists_shows_comments_and_changes_status(bot, settings):
@@ -480,3 +480,24 @@ async def test_migration_keeps_every_outline_answer_and_link(tmp_path):
         assert (await db.fetchone("SELECT count(*) FROM review_events"))[0] == 0
     finally:
         await db.close()
+
+
+async def test_a_coordinator_whose_role_ends_mid_comment_saves_nothing(bot, settings):
+    applicant = await bot.user(user_id=501, language_code="en")
+    await _submit_outline(bot, applicant, "Youth paths")
+    draft_id = await _draft_id(bot, "Youth paths")
+    helper = await bot.user(user_id=777, language_code="sv")
+    assert (
+        run_bot(
+            "coordinators", "add", "777", env={"BOT_DATABASE": str(settings.database)}
+        ).returncode
+        == 0
+    )
+    await _open(helper, draft_id)
+    await helper.press("💬 Kommentera helheten")
+    assert "Skriv din kommentar" in helper.last.text  # Swedish: the coordinator's language
+    run_bot("coordinators", "remove", "777", env={"BOT_DATABASE": str(settings.database)})
+    await helper.send("Bra idé.")
+    assert "inte längre är koordinator" in helper.last.text
+    assert await _rows(bot, "SELECT count(*) FROM review_comments") == [(0,)]
+    assert await _rows(bot, "SELECT count(*) FROM conversations WHERE user_id = 777") == [(0,)]
