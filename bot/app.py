@@ -43,6 +43,7 @@ from handlers import (
     mydrafts,
     outline,
     privacy,
+    review,
     start,
     submission,
 )
@@ -95,7 +96,10 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         settings, Database(settings.database, settings.db_synchronous), content, FaqMatcher(content)
     )
     application.bot_data["router"] = Router(
-        flows={flow.name: flow for flow in (checklist.flow, outline.flow, mydrafts.rename_flow)},
+        flows={
+            flow.name: flow
+            for flow in (checklist.flow, outline.flow, mydrafts.rename_flow, review.comment_flow)
+        },
         outside_flows=faq.answer_question,
         question=faq.question_in_flow,
         smalltalk=faq.smalltalk_in_flow,
@@ -125,6 +129,7 @@ def _add_handlers(app: BotApplication) -> None:
             *outline.handlers(),
             *mydrafts.handlers(),
             *coordinator.handlers(),
+            *review.handlers(),
             *privacy.handlers(),
             *faq.handlers(),
             *flows.handlers(),

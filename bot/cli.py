@@ -13,7 +13,9 @@ from typing import Any
 
 from telegram.error import InvalidToken, NetworkError
 
+from bot import review_tools
 from bot.config import LANGUAGES, ConfigError, Settings
+from bot.review import STATUSES
 from storage import Database, DatabaseError
 
 
@@ -118,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--misses", action="store_true", help="list every miss")
     export = sub.add_parser("export", help="export outlines for coordinators")
     export.add_argument("--format", choices=["csv", "xlsx", "json", "html"], default="csv")
-    export.add_argument("--status", choices=["submitted", "all"], default="submitted")
+    export.add_argument(
+        "--status", choices=["submitted", "all", *STATUSES[1:]], default="submitted"
+    )
     export.add_argument("--since", type=_date, help="YYYY-MM-DD, inclusive")
     export.add_argument("--until", type=_date, help="YYYY-MM-DD, inclusive")
     export.add_argument("--subtheme", help="only outlines with this sub-theme id")
@@ -160,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     backup = sub.add_parser("backup", help="consistent copy of the database, also while running")
     backup.add_argument("file", help="where to write the copy (must not exist)")
+    review_tools.add_parser(sub)
     return parser
 
 
@@ -201,6 +206,31 @@ async def _check_token(settings: Settings) -> None:
         pass
 
 
+def _applicant_notifier(settings: Settings) -> review_tools.Notify | None:
+    """How `outlines status` tells the applicant: through the Bot API, when there is a token."""
+    if settings.token is None:
+        return None
+    token = settings.token
+
+    async def tell(db: Database, user_id: int, draft_id: int, status: str) -> bool:
+        from telegram.constants import ParseMode
+        from telegram.ext import Defaults, ExtBot
+
+        from bot.channels import notices
+        from bot.channels.api_client import AiohttpRequest
+
+        bot: ExtBot[None] = ExtBot(
+            token,
+            base_url=settings.api_base_url,
+            request=AiohttpRequest(connection_pool_size=1),
+            defaults=Defaults(parse_mode=ParseMode.HTML),
+        )
+        async with bot:
+            return await notices.tell_applicant(bot, db, settings, user_id, draft_id, status)
+
+    return tell
+
+
 def _run(settings: Settings) -> int:
     from bot.app import build_application
     from bot.channels import webhook
@@ -238,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tools
 
             return asyncio.run(getattr(tools, command)(settings, args))
+        if command == "outlines":
+            return asyncio.run(review_tools.outlines(settings, args, _applicant_notifier(settings)))
         if command == "console":
             from bot.channels.console import run_console
 

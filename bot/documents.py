@@ -29,6 +29,16 @@ class Labels:
     theme: str
     status: str
     not_answered: str
+    comments: str = ""  # the appendix's heading, when there are comments
+
+
+@dataclass(frozen=True)
+class CommentLine:
+    """One coordinator's comment in the DOCX appendix: where, when, what."""
+
+    place: str  # a section's title, or "the whole outline" in the reader's language
+    when: str
+    text: str
 
 
 # Word's language tags: spelling and hyphenation follow them.
@@ -50,8 +60,10 @@ def outline_docx(
     language: str,
     labels: Labels,
     author: str = "",
+    comments: list[CommentLine] | None = None,
 ) -> bytes:
-    """`author` is the applicant organisation, shown in the document's properties."""
+    """`author` is the applicant organisation, shown in the document's properties; `comments`,
+    when given, follow the outline as an appendix."""
     document = Document()
     normal = document.styles["Normal"]
     normal.font.size = Pt(11)
@@ -78,6 +90,15 @@ def outline_docx(
         value = display(content, section, answers.get(section.id), language)
         for paragraph in (value or labels.not_answered).split("\n"):
             document.add_paragraph(_printable(paragraph))
+    if comments:
+        document.add_page_break()
+        document.add_heading(_printable(labels.comments), level=1)
+        for comment in comments:
+            heading = document.add_paragraph()
+            heading.add_run(_printable(comment.place)).bold = True
+            heading.add_run(" · " + _printable(comment.when)).italic = True
+            for paragraph in comment.text.split("\n"):
+                document.add_paragraph(_printable(paragraph))
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -19,7 +19,7 @@ from typing import IO, Any
 import jinja2
 from markupsafe import Markup
 
-from bot import i18n
+from bot import i18n, review
 from bot.config import LANGUAGES
 from bot.content import Content
 from bot.outline import display
@@ -27,7 +27,16 @@ from storage.drafts import TITLE
 from storage.reports import Outline
 
 FORMATS = ("csv", "xlsx", "json", "html")
-META = ("id", "status", "language", "created_at", "updated_at", "submitted_at", "name")
+META = (
+    "id",
+    "status",
+    "language",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "name",
+    "latest_comment",
+)
 _TIMESTAMPS = ("created_at", "updated_at", "submitted_at")
 
 # What makes a spreadsheet evaluate a CSV field: a leading =, +, -, @ (also their full-width
@@ -89,8 +98,7 @@ def columns(content: Content, language: str, meta_headers: dict[str, str]) -> li
 
 def status_names(gettext: Callable[[str], str]) -> dict[str, str]:
     """Statuses as people read them; /stats, /mydrafts and the exports say the same."""
-    _ = gettext
-    return {"draft": _("draft"), "submitted": _("submitted")}
+    return review.status_names(gettext)
 
 
 Cell = str | int | Decimal | date | datetime
@@ -113,11 +121,13 @@ async def _spreadsheet_rows(
     money = [width + i for i, s in enumerate(sections) if s.kind == "money"]
     title = width + next((i for i, s in enumerate(sections) if s.id == TITLE), 0)
     status, name = META.index("status"), META.index("name")
+    comment = META.index("latest_comment")
     stamps = [META.index(key) for key in _TIMESTAMPS]
 
     async for row in rows:
         row[status] = statuses.get(row[status], row[status])
         row[name] = row[title]  # one title: renaming a draft changes its working title
+        row[comment] = row[comment] or ""
         for index in stamps:
             row[index] = i18n.in_helsinki(row[index]) if row[index] else ""
         for index, section in shown:
@@ -209,6 +219,7 @@ async def write_json(
             "updated_at": outline.updated_at,
             "submitted_at": outline.submitted_at,
             "name": outline.answers.get(TITLE) or None,
+            "latest_comment": outline.latest_comment,
             "sections": {
                 section.id: _json_value(section.kind, outline.answers.get(section.id))
                 for section in content.outline
@@ -264,7 +275,9 @@ async def write_xlsx(
     month_format = workbook.add_format({"num_format": "mmmm yyyy", "align": "left"})
     offsets: dict[str, Any] = {}  # one date-time format per UTC offset (+02:00, +03:00)
     for index, column in enumerate(cols):
-        long_text = column.kind == "text" and column.key not in META
+        long_text = column.kind == "text" and (
+            column.key not in META or column.key == "latest_comment"
+        )
         long_text = long_text and column.key not in ("email", "phone")
         sheet.set_column(index, index, 60 if long_text else 18)
         sheet.write_string(0, index, column.header, header)
@@ -396,6 +409,7 @@ def meta_headers(gettext: Callable[[str], str]) -> dict[str, str]:
         "updated_at": _("Last edited"),
         "submitted_at": _("Submitted"),
         "name": _("Name"),
+        "latest_comment": _("Latest comment"),
     }
 
 

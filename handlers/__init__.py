@@ -15,7 +15,11 @@ What handler modules still import from each other, and why:
   and share the "ol" prefix: drafting ends in the review, and the review's ✏️ asks one section.
 - `outline.draft_name`, `outline.problem_text`: mydrafts lists and renames drafts the way the
   outline names and checks them.
-- `fallback.unknown_command`: coordinator answers non-coordinators as if its commands did not exist.
+- `fallback.unknown_command`: coordinator and review answer non-coordinators as if their commands
+  did not exist.
+- `coordinator.is_coordinator`: review asks it, so that who is a coordinator is decided in one
+  place.
 - Buttons that lead into another module's flow carry that module's prefix as a literal ("dr",
-  "ol", "faq", "menu") and are parsed there.
+  "ol", "faq", "menu", and "rv" in the coordinators' notice of a submission; "ol:r" in the
+  applicant's notice of a review decision, sent by bot.channels.notices) and are parsed there.
 """

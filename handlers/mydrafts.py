@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import i18n
+from bot import i18n, review
 from bot.channels.context import BotContext
 from bot.intent import Expect
 from bot.outline import progress, validate
@@ -98,8 +98,7 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
 
 
 def _status_word(context: BotContext, draft: Draft) -> str:
-    _ = context.gettext
-    return _("submitted") if draft.status == "submitted" else _("draft")
+    return review.status_names(context.gettext).get(draft.status, draft.status)
 
 
 async def send_card(

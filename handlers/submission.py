@@ -11,7 +11,7 @@ from collections.abc import Callable
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot import i18n
+from bot import i18n, review
 from bot.channels import notices
 from bot.channels.context import BotContext
 from bot.documents import Labels, file_name, outline_docx
@@ -20,6 +20,7 @@ from bot.rendering import escape, render
 from handlers import outline
 from handlers.common import (
     Handlers,
+    Keyboard,
     answer_button,
     button_data,
     button_data_parts,
@@ -28,6 +29,7 @@ from handlers.common import (
     show,
 )
 from storage import conversations, drafts
+from storage import review as review_store
 from storage.drafts import Draft
 
 PREFIX = "ol"  # the same as handlers.outline's: one outline, one prefix
@@ -41,8 +43,12 @@ async def send_review(
     answers = await drafts.answers(context.db, draft.id)
     filled, total = progress(content, answers)
     missing = {s.id for s in missing_required(content, answers)}
+    general, beside = await comments_by_section(context, draft.id)
     html = render(
         "outline_review.html",
+        general_comments=general,
+        section_comments=[beside.get(section.id, []) for section in content.outline],
+        comments_heading=_("Coordinators' comments"),
         name=outline.draft_name(context, draft, answers),
         status=status_line(context, draft),
         progress=_("{filled}/{total} sections filled", filled=filled, total=total),
@@ -69,7 +75,8 @@ async def send_review(
             for n, s in enumerate(content.outline, 1)
         ]
         rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        rows.append([(_("✅ Submit"), button_data(PREFIX, "sub", draft.id))])
+        submit_label = _("✅ Resubmit") if draft.status == "returned" else _("✅ Submit")
+        rows.append([(submit_label, button_data(PREFIX, "sub", draft.id))])
     else:
         rows.append([(_("🔁 Reopen as a new draft"), button_data(PREFIX, "re", draft.id))])
     rows.append([(_("📄 Download (DOCX)"), button_data(PREFIX, "doc", draft.id))])
@@ -82,8 +89,28 @@ async def send_review(
         await show(update, context, html, rows)
 
 
+async def comments_by_section(
+    context: BotContext, draft_id: int
+) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    """The coordinators' comments as (when, text): those on the whole outline, and those on
+    each section by its id (a section no longer in the outline counts as the whole)."""
+    sections = {section.id for section in context.services.content.outline}
+    general: list[tuple[str, str]] = []
+    beside: dict[str, list[tuple[str, str]]] = {}
+    for comment in await review_store.comments(context.db, draft_id):
+        shown = (i18n.format_datetime(comment.created_at, context.lang), comment.body)
+        if comment.section_id in sections:
+            beside.setdefault(comment.section_id, []).append(shown)
+        else:
+            general.append(shown)
+    return general, beside
+
+
 def status_line(context: BotContext, draft: Draft) -> str:
     _ = context.gettext
+    if draft.status not in ("draft", "submitted"):  # in review, returned, decided
+        status = review.status_names(_)[draft.status]
+        return _("Status: {status}", status=status)
     if draft.submitted_at:
         return _("Submitted {when}", when=i18n.format_datetime(draft.submitted_at, context.lang))
     return _("Draft, last edited {when}", when=i18n.format_datetime(draft.updated_at, context.lang))
@@ -195,13 +222,20 @@ async def _confirm_submit(update: Update, context: BotContext, draft: Draft) -> 
             ],
         )
         return
+    name = outline.draft_name(context, draft, answers)
     await show(
         update,
         context,
         _(
+            "Resubmit <b>{name}</b> to the theme's coordinators? They will see what you "
+            "changed since their comments.",
+            name=name,
+        )
+        if draft.status == "returned"
+        else _(
             "Submit <b>{name}</b> to the theme's coordinators? After submitting, this version "
             "can no longer be edited; you can reopen it as a new draft.",
-            name=outline.draft_name(context, draft, answers),
+            name=name,
         ),
         [
             [(_("✅ Yes, submit"), button_data(PREFIX, "subok", draft.id))],
@@ -217,9 +251,14 @@ async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
     if missing_required(content, answers):
         await _confirm_submit(update, context, draft)
         return
+    assert context.user is not None
+    target = review.submitted_status(draft.status)
     async with context.db.transaction() as conn:
-        submitted = await drafts.submit(conn, draft.id)
-        await conversations.clear(conn, draft.user_id)
+        # The status this press saw, or nothing: a second tap or a stale button submits once.
+        submitted = target is not None and await review_store.submit(
+            conn, draft.id, draft.status, target, context.user.id
+        )
+        await conversations.clear(conn, context.user.id)
     if not submitted:
         await _stale(update, context)
         return
@@ -228,27 +267,44 @@ async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
         update,
         context,
         _(
+            "✅ Resubmitted: <b>{name}</b>. The coordinators have been told. Thank you!",
+            name=name,
+        )
+        if target == "resubmitted"
+        else _(
             "✅ Submitted: <b>{name}</b>. The coordinators have been told. Thank you!",
             name=name,
         ),
         [[(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]],
     )
-    await _tell_coordinators(context, draft.id, name, answers.get("organisation", ""))
+    await _tell_coordinators(
+        context, draft.id, name, answers.get("organisation", ""), again=target == "resubmitted"
+    )
 
 
 async def _tell_coordinators(
-    context: BotContext, draft_id: int, name: str, organisation: str
+    context: BotContext, draft_id: int, name: str, organisation: str, *, again: bool = False
 ) -> None:
-    """Each coordinator in their own language; a failed notice never touches the submit."""
+    """Each coordinator in their own language, with a button that opens the outline for
+    review; a failed notice never touches the submit."""
 
     def compose(_: Callable[[str], str]) -> str:
-        return _(
-            "📥 New outline submitted: <b>{name}</b> ({organisation}), number {number}."
-        ).format(name=escape(name), organisation=escape(organisation), number=draft_id)
+        text = (
+            _(
+                "📥 Outline resubmitted after your comments: <b>{name}</b> ({organisation}), "
+                "number {number}."
+            )
+            if again
+            else _("📥 New outline submitted: <b>{name}</b> ({organisation}), number {number}.")
+        )
+        return text.format(name=escape(name), organisation=escape(organisation), number=draft_id)
+
+    def buttons(_: Callable[[str], str]) -> Keyboard:
+        return [[(_("👁 Open for review"), button_data("rv", "o", draft_id))]]
 
     settings = context.services.settings
     for coordinator in await notices.coordinators(context.db, settings):
-        await notices.notify(context.bot, context.db, settings, coordinator, compose)
+        await notices.notify(context.bot, context.db, settings, coordinator, compose, buttons)
 
 
 async def _stale(update: Update, context: BotContext) -> None:

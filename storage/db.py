@@ -160,6 +160,9 @@ class Database:
         try:
             conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             conn.row_factory = sqlite3.Row
+            # Case-insensitive search beyond ASCII (SQLite's lower() and LIKE fold ASCII only):
+            # the coordinators' list finds "ÄITIYS" for "äitiys" (storage.review.page).
+            conn.create_function("casefold", 1, _casefold, deterministic=True)
         except BaseException:
             conn.close()
             raise
@@ -184,12 +187,18 @@ class Database:
 
     async def _migrate(self, target: int) -> None:
         current = await self.version()
-        for version, _name, sql in migrations():
-            if current < version <= target:
-                # executescript runs outside our transaction helper; the script carries its own
-                # BEGIN/COMMIT so a failed migration leaves the previous version intact.
-                script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                await self._in_thread(lambda conn, script=script: conn.executescript(script))
+        pending = [(v, sql) for v, _name, sql in migrations() if current < v <= target]
+        if not pending:
+            return
+        # Foreign keys are off while migrating, as SQLite documents for rebuilding a table
+        # (0012): with them on, dropping the old table would cascade-delete the rows that refer
+        # to it. Each migration is checked with foreign_key_check before it commits instead.
+        await self._in_thread(_statement("PRAGMA foreign_keys = OFF"))
+        try:
+            for version, sql in pending:
+                await self._in_thread(functools.partial(_apply_migration, version, sql))
+        finally:
+            await self._in_thread(_statement("PRAGMA foreign_keys = ON"))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Unit]:
@@ -375,6 +384,24 @@ def _marking_handled(
     result = work(conn)
     conn.execute(_HANDLED, (update[1], utcnow(), update[0]))
     return result
+
+
+def _casefold(text: str | None) -> str | None:
+    return text.casefold() if isinstance(text, str) else text
+
+
+def _apply_migration(version: int, sql: str, conn: sqlite3.Connection) -> None:
+    """One migration in one transaction: a failed one leaves the previous version intact."""
+    try:
+        # executescript runs outside our transaction helper; the script carries its own BEGIN.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};")
+        broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise DatabaseError(f"migration {version} breaks {len(broken)} foreign keys")
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback_if_open(conn)
+        raise
 
 
 def _statement(sql: str) -> Callable[[sqlite3.Connection], Any]:

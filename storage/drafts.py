@@ -37,7 +37,8 @@ class Draft:
 
     @property
     def editable(self) -> bool:
-        return self.status == "draft"
+        # A draft, or an outline the coordinators returned with comments (bot.review.EDITABLE).
+        return self.status in ("draft", "returned")
 
 
 async def create(conn: Unit, user_id: int, language: str) -> int:

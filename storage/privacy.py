@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from storage import review
 from storage.db import Database, Unit
 
 # Sections that identify a person; removed from a submitted outline that is kept after its
@@ -33,6 +34,7 @@ async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
             "SELECT section_id, value, saved_at FROM draft_history WHERE draft_id = ? ORDER BY id",
             (draft["id"],),
         )
+        draft.update(await review.about_draft(db, draft["id"]))  # comments, status changes
     runs = await _rows(db, "SELECT * FROM checklist_runs WHERE user_id = ? ORDER BY id", (user_id,))
     for run in runs:
         run["answers"] = await _rows(
@@ -70,16 +72,22 @@ async def delete_user(conn: Unit, user_id: int, *, keep_submitted: bool) -> None
     keeps is first detached from the user and stripped of contact details and old versions.
     """
     if keep_submitted:
-        kept = "SELECT id FROM drafts WHERE user_id = ? AND status = 'submitted'"
+        # Any outline ever submitted, whatever the coordinators have made of it since.
+        kept = "SELECT id FROM drafts WHERE user_id = ? AND status <> 'draft'"
         marks = ",".join("?" * len(CONTACT_SECTIONS))
         await conn.execute(
             f"DELETE FROM draft_answers WHERE draft_id IN ({kept}) AND section_id IN ({marks})",
             (user_id, *CONTACT_SECTIONS),
         )
         await conn.execute(f"DELETE FROM draft_history WHERE draft_id IN ({kept})", (user_id,))
+        await conn.execute(  # the outline as it was when returned: old versions too
+            "DELETE FROM review_snapshots WHERE event_id IN (SELECT id FROM review_events "
+            f"WHERE draft_id IN ({kept}))",
+            (user_id,),
+        )
         await conn.execute(
             "UPDATE drafts SET user_id = NULL, name = NULL, reopened_from = NULL "
-            "WHERE user_id = ? AND status = 'submitted'",
+            "WHERE user_id = ? AND status <> 'draft'",
             (user_id,),
         )
     await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))

@@ -21,7 +21,9 @@ NO_SUBTHEME = "-"  # Filter.subtheme: the outlines where none was chosen
 
 @dataclass(frozen=True)
 class Filter:
-    status: str = "submitted"  # "submitted" or "all"
+    # "submitted" (every outline ever submitted, whatever its review status), "all" (drafts
+    # too), or one status of bot.review.STATUSES
+    status: str = "submitted"
     since: str | None = None  # ISO date, inclusive (on submitted_at, else created_at)
     until: str | None = None  # ISO date, inclusive
     subtheme: str | None = None  # a sub-theme id, NO_SUBTHEME, or None for any
@@ -36,13 +38,17 @@ class Outline:
     updated_at: str
     submitted_at: str | None
     name: str | None
+    latest_comment: str | None  # a coordinator's, on the whole outline or one section
     answers: dict[str, str]
 
 
 def _where(selection: Filter) -> tuple[str, list[Any]]:
     clauses, params = [], []
     if selection.status == "submitted":
-        clauses.append("d.status = 'submitted'")
+        clauses.append("d.status <> 'draft'")
+    elif selection.status != "all":
+        clauses.append("d.status = ?")
+        params.append(selection.status)
     when = "COALESCE(d.submitted_at, d.created_at)"
     if selection.since:
         clauses.append(f"{when} >= ?")
@@ -64,8 +70,11 @@ def _where(selection: Filter) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
-_META = "d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name"
-_WIDTH = len(_META.split(", "))
+_META = (
+    "d.id, d.status, d.language, d.created_at, d.updated_at, d.submitted_at, d.name, "
+    "(SELECT c.body FROM review_comments c WHERE c.draft_id = d.id ORDER BY c.id DESC LIMIT 1)"
+)
+_WIDTH = 8  # the columns of _META
 
 
 async def outlines(

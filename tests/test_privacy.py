@@ -21,6 +21,8 @@ USER_TABLES = {
     "faq_feedback": "user_id",
     "faq_queries": "user_id",
     "handled_updates": "user_id",
+    "review_events": "actor_id",  # set to NULL: "a removed user"
+    "review_comments": "author_id",  # a coordinator's: kept, set to NULL
 }
 
 

@@ -11,12 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from telegram import Bot
 from telegram.ext import ExtBot
 
-from bot import i18n
+from bot import i18n, review
 from bot.channels.replies import Keyboard, send_html
 from bot.config import Settings
-from storage import users
+from storage import drafts, users
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def coordinators(db: Database, settings: Settings) -> list[int]:
 
 
 async def notify(
-    bot: ExtBot[Any],
+    bot: ExtBot[Any] | Bot,
     db: Database,
     settings: Settings,
     user_id: int,
@@ -58,3 +59,25 @@ async def notify(
     except Exception:
         log.warning("could not send a notice to user %s", user_id, exc_info=True)
         return False
+
+
+async def tell_applicant(
+    bot: ExtBot[Any] | Bot,
+    db: Database,
+    settings: Settings,
+    user_id: int,
+    draft_id: int,
+    status: str,
+) -> bool:
+    """A coordinator's decision on an outline (bot.review.applicant_notice), with a button that
+    opens the outline in the applicant's chat (handlers.submission's review, `ol:r:<id>`)."""
+    answers = await drafts.answers(db, draft_id)
+
+    def compose(_: Callable[[str], str]) -> str:
+        untitled = _("Untitled draft {number}").format(number=draft_id)
+        return review.applicant_notice(_, status, answers.get(drafts.TITLE) or untitled)
+
+    def buttons(_: Callable[[str], str]) -> Keyboard:
+        return [[(_("👁 Open the outline"), f"ol:r:{draft_id}")]]
+
+    return await notify(bot, db, settings, user_id, compose, buttons)
