@@ -93,6 +93,17 @@ async def shared_drafts_of_owner(db: Database, owner_id: int) -> list[tuple[int,
     return [(row[0], row[1]) for row in rows]
 
 
+async def involvement(db: Database, user_id: int) -> tuple[int, int]:
+    """(drafts the user is a partner in, partners in the user's own drafts)."""
+    row = await db.fetchone(
+        "SELECT (SELECT count(*) FROM draft_members WHERE user_id = ?), "
+        "(SELECT count(*) FROM draft_members m JOIN drafts d ON d.id = m.draft_id "
+        "WHERE d.user_id = ?)",
+        (user_id, user_id),
+    )
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 # -- invitations --------------------------------------------------------------------------------
 
 

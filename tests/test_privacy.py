@@ -21,6 +21,9 @@ USER_TABLES = {
     "faq_feedback": "user_id",
     "faq_queries": "user_id",
     "handled_updates": "user_id",
+    "draft_members": "user_id",
+    "draft_invitations": "created_by",
+    "draft_history": "editor_id",
 }
 
 
