@@ -44,6 +44,7 @@ from handlers import (
     outline,
     partners,
     privacy,
+    reminders,
     start,
     submission,
 )
@@ -127,6 +128,7 @@ def _add_handlers(app: BotApplication) -> None:
             *outline.handlers(),
             *mydrafts.handlers(),
             *partners.handlers(),
+            *reminders.handlers(),
             *coordinator.handlers(),
             *privacy.handlers(),
             *faq.handlers(),
@@ -163,6 +165,12 @@ async def start_services(app: BotApplication) -> None:
     # What coordinators taught from /unanswered (coordinator_reports.teach) counts from the start.
     services.matcher.learn_all(await learned.all_learned(services.db))
     app.bot_data["housekeeping"] = asyncio.create_task(_housekeeping_daily(services))
+    app.bot_data["reminders_checked"] = checked = asyncio.Event()
+    app.bot_data["reminders_stopping"] = stopping = asyncio.Event()
+    if services.settings.reminder_days:  # a task like housekeeping's, every few minutes
+        app.bot_data["reminders"] = asyncio.create_task(
+            reminders.every_few_minutes(app.bot, services, checked, stopping)
+        )
     if services.settings.token is not None:  # serving Telegram, not the console or a test
         settle_long_lived_objects()
         if hasattr(signal, "SIGHUP"):  # `kill -HUP <pid>` re-reads content/ the way /reload does
@@ -243,6 +251,10 @@ async def stop_services(app: BotApplication) -> None:
     housekeeping = app.bot_data.pop("housekeeping", None)
     if housekeeping is not None:
         housekeeping.cancel()
+    reminding = app.bot_data.pop("reminders", None)
+    if reminding is not None:  # its pass ends first: a claimed reminder is sent, not lost
+        app.bot_data["reminders_stopping"].set()
+        await reminding
     await app.bot_data["services"].db.close()
 
 
