@@ -163,7 +163,7 @@ async def _invite(update: Update, context: BotContext, draft: Draft) -> None:
     if len(await store.members(context.db, draft.id)) >= store.MAX_PARTNERS:
         await answer_button(
             update,
-            _("This draft has {count} partners, the most it can have.").format(
+            _("This draft already has {count} partners, the most it can have.").format(
                 count=store.MAX_PARTNERS
             ),
             True,
