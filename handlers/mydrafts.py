@@ -166,6 +166,12 @@ async def send_card(
         await show(update, context, html, rows)
 
 
+async def _partners_lose_it(context: BotContext, draft: Draft) -> str:
+    if not await partners_store.members(context.db, draft.id):
+        return ""
+    return "\n\n" + context.gettext("Its partners lose access to it, and they are told so.")
+
+
 def partner_rows(context: BotContext, draft: Draft) -> Keyboard:
     """A partner's buttons on a shared draft: no rename, delete, submit or invitations."""
     _ = context.gettext
@@ -227,7 +233,8 @@ async def button(update: Update, context: BotContext) -> None:
         await show(
             update,
             context,
-            _("Delete <b>{name}</b> for good? This cannot be undone.", name=name),
+            _("Delete <b>{name}</b> for good? This cannot be undone.", name=name)
+            + await _partners_lose_it(context, draft),
             [
                 [(_("🗑 Yes, delete"), button_data(PREFIX, "delok", draft.id))],
                 [(_("↩️ No, keep it"), button_data(PREFIX, "o", draft.id))],

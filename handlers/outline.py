@@ -256,7 +256,10 @@ async def ask_step(
         answers = found[1] if found else {}
     section = context.services.content.outline[step.index]
     if section.kind == "subthemes" and not step.selected and answers.get(section.id):
-        step = replace(step, selected=tuple(selected_subthemes(answers[section.id])))
+        # The version noted when the step was entered is in the stored state, not in `step`.
+        stored = _step(await conversations.get(context.db, context.user.id))
+        seen = stored.seen if stored is not None else step.seen
+        step = replace(step, selected=tuple(selected_subthemes(answers[section.id])), seen=seen)
         await conversations.set_state(context.db, context.user.id, _state(step))
     html, buttons = _step_message(context, step, answers, state)
     if flows.pending_id(state) and not intro:
@@ -674,7 +677,9 @@ async def _conflict_choice(
         return
     if action == "ce":
         await _enter(context, step)
-        await ask_step(update, context, replace(step, seen=None), new_message=False)
+        await ask_step(
+            update, context, Step(step.draft, step.index, step.review), new_message=False
+        )
         return
     if action == "cm":
         await _save(update, context, step, section, mine, answers, typed=False)

@@ -65,6 +65,19 @@ async def tell_draft_gone(
         await _tell(context, partner, compose)
 
 
+async def tell_submitted(context: BotContext, draft_id: int, answers: dict[str, str]) -> None:
+    """After the owner submitted a shared draft: its partners can no longer edit it."""
+
+    def compose(_: Callable[[str], str]) -> str:
+        return _(
+            "The owner submitted the draft <b>{name}</b> to the coordinators. It can no "
+            "longer be edited; you can still read and download it in /mydrafts."
+        ).format(name=escape(_name(answers, draft_id, _)))
+
+    for member in await store.members(context.db, draft_id):
+        await _tell(context, member.user_id, compose)
+
+
 async def tell_owner_deleted_data(
     context: BotContext, shared: list[tuple[int, int]], names: dict[int, dict[str, str]]
 ) -> None:

@@ -17,7 +17,7 @@ from bot.channels.context import BotContext
 from bot.documents import Labels, file_name, outline_docx
 from bot.outline import display, missing_required, progress
 from bot.rendering import escape, render
-from handlers import outline
+from handlers import outline, partners
 from handlers.common import (
     Handlers,
     answer_button,
@@ -242,6 +242,7 @@ async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
         [[(_("📂 My drafts"), button_data("dr", "l")), (_("⬅️ Menu"), button_data("menu", "main"))]],
     )
     await _tell_coordinators(context, draft.id, name, answers.get("organisation", ""))
+    await partners.tell_submitted(context, draft.id, answers)
 
 
 async def _tell_coordinators(

@@ -157,6 +157,7 @@ async def test_two_people_edit_one_section_and_the_later_save_chooses(bot):
     second = answer_for(NEED, "partner's second ")
     await partner.send(second)
     await owner.send(mine)
+    await bot.restart()  # the choice waits in the database, not in memory
     await owner.press("💾 Save mine")
     assert (await _answers(bot, draft_id))["need"] == mine
     assert "Review" in owner.last.text or "sections filled" in owner.last.text
@@ -318,6 +319,7 @@ async def test_a_kept_submitted_outline_is_no_longer_shared_after_its_owner_leav
         await owner.press("👁 Review")
         await owner.press("✅ Submit")
         await owner.press("✅ Yes, submit")
+        assert "The owner submitted the draft <b>Group project</b>" in partner.last.text
         await owner.send("/deletedata")
         await owner.press("🗑 Yes, delete my data")
         assert "no longer shared with you" in partner.last.text
@@ -337,3 +339,27 @@ async def test_a_partner_leaves_and_the_owner_is_told(bot):
     assert "You left the draft." in partner.last.text
     assert "Pekka left your draft <b>Group project</b>." in owner.last.text
     assert await bot.db.fetchall("SELECT * FROM draft_members") == []
+
+
+async def test_the_owner_deletes_a_shared_draft_and_the_partner_is_told(bot):
+    owner, draft_id = await _draft(bot)
+    partner, _token = await _joined(bot, owner, draft_id)
+    await owner.send("/mydrafts")
+    await owner.press(f"dr:o:{draft_id}")
+    await owner.press("🗑 Delete")
+    assert "Its partners lose access to it, and they are told so." in owner.last.text
+    await owner.press("🗑 Yes, delete")
+    assert "The owner deleted the draft <b>Group project</b>" in partner.last.text
+    await partner.send("/mydrafts")
+    assert "You have no drafts yet." in partner.last.text
+
+
+async def test_partner_messages_in_finnish_and_swedish(bot):
+    owner, draft_id = await _draft(bot)
+    token = await _invite(owner, draft_id)
+    finn = await bot.user(user_id=2011, language_code="fi", first_name="Aino")
+    await finn.send(f"/start join_{token}")
+    assert "Tervetuloa! Olet nyt kumppanina luonnoksessa <b>Group project</b>" in finn.last.text
+    swede = await bot.user(user_id=2012, language_code="sv", first_name="Elsa")
+    await swede.send(f"/start join_{token}")
+    assert "Den här inbjudningslänken har redan använts eller återkallats." in swede.last.text
