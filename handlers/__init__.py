@@ -16,6 +16,11 @@ What handler modules still import from each other, and why:
 - `outline.draft_name`, `outline.problem_text`: mydrafts lists and renames drafts the way the
   outline names and checks them.
 - `fallback.unknown_command`: coordinator answers non-coordinators as if its commands did not exist.
+- `partners.tell_*`: mydrafts (a shared draft deleted), submission (submitted) and privacy (an
+  owner's /deletedata) tell the draft's partners, in their language, through one module's wording.
+- Who may act on a draft: `storage.drafts.access` gives the role (owner or partner). Outline steps,
+  the review, the DOCX and a draft's card take either; submit, reopen, rename, delete, invite and
+  remove are the owner's, and their buttons are not shown to partners.
 - Buttons that lead into another module's flow carry that module's prefix as a literal ("dr",
-  "ol", "faq", "menu") and are parsed there.
+  "ol", "pt", "faq", "menu") and are parsed there. The reminders' "Continue" is "ol:go".
 """
