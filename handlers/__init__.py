@@ -16,6 +16,8 @@ What handler modules still import from each other, and why:
 - `outline.draft_name`, `outline.problem_text`: mydrafts lists and renames drafts the way the
   outline names and checks them.
 - `fallback.unknown_command`: coordinator answers non-coordinators as if its commands did not exist.
+- `partners.conflict_message`: outline shows it when someone else saved a section meanwhile
+  (its buttons carry "ol" and outline handles them).
 - `partners.tell_*`: mydrafts (a shared draft deleted), submission (submitted) and privacy (an
   owner's /deletedata) tell the draft's partners, in their language, through one module's wording.
 - Who may act on a draft: `storage.drafts.access` gives the role (owner or partner). Outline steps,

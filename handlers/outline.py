@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -34,6 +33,7 @@ from bot.outline import (
 )
 from bot.rendering import escape, render
 from handlers import flows, start, submission
+from handlers import partners as partners_handlers
 from handlers.common import (
     PRIVATE,
     Handlers,
@@ -625,40 +625,17 @@ async def _show_conflict(
     *,
     typed: bool,
 ) -> None:
-    """Someone else saved the section after the user was shown it: both versions, and a choice."""
-    _ = context.gettext
-    content = context.services.content
-    found = await drafts.access(context.db, step.draft, context.user.id if context.user else 0)
-    if found is None:
-        await start.send_menu(update, context)
-        return
-    if conflict.editor_id is None:
-        who = _("A removed user")
-    elif conflict.editor_id == found[0].user_id:
-        who = _("The draft's owner")
-    else:
-        named = {m.user_id: m.display_name for m in await partners.members(context.db, step.draft)}
-        who = named.get(conflict.editor_id) or _("A partner")
-    html = render(
-        "outline_conflict.html",
-        intro=_("While you were editing this section, someone else saved a newer version."),
-        section=section.text[context.lang].title,
-        who=Markup(_("{who} saved:", who=who)),  # gettext escaped the name
-        theirs=shorten(display(content, section, conflict.value, context.lang) or "–", 1500),
-        yours=_("Your version:"),
-        mine=shorten(display(content, section, mine, context.lang) or "–", 1500),
-        question=_("Which one should stay?"),
+    """Someone else saved the section after the user was shown it: both versions, and a choice
+    (`_conflict_choice`)."""
+    message = await partners_handlers.conflict_message(
+        context, step.draft, step.index, section, mine, conflict
     )
-    d, i = step.draft, step.index
-    buttons = [
-        [(_("👥 Keep theirs"), button_data(PREFIX, "ct", d, i))],
-        [(_("💾 Save mine"), button_data(PREFIX, "cm", d, i))],
-        [(_("✏️ Edit again"), button_data(PREFIX, "ce", d, i))],
-    ]
-    if typed:
-        await send(update, context, html, buttons)
+    if message is None:  # the draft is gone, or the user no longer has it
+        await start.send_menu(update, context)
+    elif typed:
+        await send(update, context, *message)
     else:
-        await show(update, context, html, buttons)
+        await show(update, context, *message)
 
 
 async def _conflict_choice(

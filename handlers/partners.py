@@ -18,6 +18,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot import i18n
 from bot.channels import notices
 from bot.channels.context import BotContext
+from bot.content import Section
+from bot.outline import display
 from bot.rendering import escape, render
 from handlers.common import (
     PRIVATE,
@@ -92,6 +94,47 @@ async def tell_owner_deleted_data(
             ).format(name=escape(_name(names.get(draft_id, {}), draft_id, _)))
 
         await _tell(context, partner, compose)
+
+
+async def conflict_message(
+    context: BotContext,
+    draft_id: int,
+    index: int,
+    section: Section,
+    mine: str,
+    conflict: store.Conflict,
+) -> tuple[str, Keyboard] | None:
+    """What handlers.outline shows when someone else saved the section after the user was shown
+    it: both versions, and the choice (its "ol" buttons: keep theirs, save mine, edit again).
+    None when the user no longer has the draft."""
+    _ = context.gettext
+    content = context.services.content
+    found = await drafts.access(context.db, draft_id, context.user.id if context.user else 0)
+    if found is None:
+        return None
+    if conflict.editor_id is None:
+        who = _("A removed user")
+    elif conflict.editor_id == found[0].user_id:
+        who = _("The draft's owner")
+    else:
+        named = {m.user_id: m.display_name for m in await store.members(context.db, draft_id)}
+        who = named.get(conflict.editor_id) or _("A partner")
+    html = render(
+        "outline_conflict.html",
+        intro=_("While you were editing this section, someone else saved a newer version."),
+        section=section.text[context.lang].title,
+        who=Markup(_("{who} saved:", who=who)),  # gettext escaped the name
+        theirs=shorten(display(content, section, conflict.value, context.lang) or "–", 1500),
+        yours=_("Your version:"),
+        mine=shorten(display(content, section, mine, context.lang) or "–", 1500),
+        question=_("Which one should stay?"),
+    )
+    d, i = draft_id, index
+    return html, [
+        [(_("👥 Keep theirs"), button_data("ol", "ct", d, i))],
+        [(_("💾 Save mine"), button_data("ol", "cm", d, i))],
+        [(_("✏️ Edit again"), button_data("ol", "ce", d, i))],
+    ]
 
 
 # -- the owner: partners and invitations ----------------------------------------------------------
