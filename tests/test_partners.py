@@ -247,6 +247,12 @@ async def test_forged_expired_used_and_withdrawn_links_each_get_a_clear_reply(bo
     [refused] = await stranger.send(f"/start join_{withdrawn}")
     assert "has already been used or was withdrawn" in refused.text
 
+    # Someone with no part in the draft, pressing its buttons (forged or forwarded): no access.
+    for data in (f"pt:l:{draft_id}", f"pt:i:{draft_id}", f"ol:r:{draft_id}", f"dr:o:{draft_id}"):
+        await stranger.press_data(data, owner.last_with_buttons())
+        answer = bot.telegram.calls_of("answerCallbackQuery")[-1].params
+        assert answer.get("text") == "This button is no longer valid.", data
+
     members = await bot.db.fetchall("SELECT user_id FROM draft_members")
     assert [row["user_id"] for row in members] == [PARTNER]
     # Only hashes are stored: no working token is in the database.
