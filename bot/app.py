@@ -42,7 +42,9 @@ from handlers import (
     gate,
     mydrafts,
     outline,
+    partners,
     privacy,
+    reminders,
     review,
     start,
     submission,
@@ -123,11 +125,14 @@ def _add_handlers(app: BotApplication) -> None:
             *faq.deep_links(),
             *checklist.deep_links(),
             *outline.deep_links(),
+            *partners.deep_links(),
             *start.handlers(),
             *checklist.handlers(),
             *submission.handlers(),
             *outline.handlers(),
             *mydrafts.handlers(),
+            *partners.handlers(),
+            *reminders.handlers(),
             *coordinator.handlers(),
             *review.handlers(),
             *privacy.handlers(),
@@ -165,6 +170,12 @@ async def start_services(app: BotApplication) -> None:
     # What coordinators taught from /unanswered (coordinator_reports.teach) counts from the start.
     services.matcher.learn_all(await learned.all_learned(services.db))
     app.bot_data["housekeeping"] = asyncio.create_task(_housekeeping_daily(services))
+    app.bot_data["reminders_checked"] = checked = asyncio.Event()
+    app.bot_data["reminders_stopping"] = stopping = asyncio.Event()
+    if services.settings.reminder_days:  # a task like housekeeping's, every few minutes
+        app.bot_data["reminders"] = asyncio.create_task(
+            reminders.every_few_minutes(app.bot, services, checked, stopping)
+        )
     if services.settings.token is not None:  # serving Telegram, not the console or a test
         settle_long_lived_objects()
         if hasattr(signal, "SIGHUP"):  # `kill -HUP <pid>` re-reads content/ the way /reload does
@@ -245,6 +256,10 @@ async def stop_services(app: BotApplication) -> None:
     housekeeping = app.bot_data.pop("housekeeping", None)
     if housekeeping is not None:
         housekeeping.cancel()
+    reminding = app.bot_data.pop("reminders", None)
+    if reminding is not None:  # its pass ends first: a claimed reminder is sent, not lost
+        app.bot_data["reminders_stopping"].set()
+        await reminding
     await app.bot_data["services"].db.close()
 
 

@@ -46,6 +46,7 @@ class Settings:
     controller_contact: str = ""
     keep_submitted: bool = False
     retention_days: int | None = None
+    reminder_days: int = 14  # 0: no reminders
     max_messages_per_second: int = 30
     db_synchronous: str = "full"
     poll_interval_ms: int = 1
@@ -126,6 +127,10 @@ class Settings:
         ):
             raise ConfigError("BOT_RETENTION_DAYS must be a whole number of days (1-36500)")
 
+        reminder_text = get("BOT_REMINDER_DAYS") or "14"
+        if not reminder_text.isdigit() or int(reminder_text) > 365:
+            raise ConfigError("BOT_REMINDER_DAYS must be a whole number of days 0-365 (0: off)")
+
         rate_text = get("BOT_MAX_MESSAGES_PER_SECOND") or "30"
         if not rate_text.isdigit() or int(rate_text) > 1000:
             raise ConfigError("BOT_MAX_MESSAGES_PER_SECOND must be a whole number 0-1000")
@@ -161,6 +166,7 @@ class Settings:
             controller_contact=get("BOT_CONTROLLER_CONTACT") or "",
             keep_submitted=keep_text in ("true", "1", "yes"),
             retention_days=int(retention_text) if retention_text else None,
+            reminder_days=int(reminder_text),
             max_messages_per_second=int(rate_text),
             db_synchronous=synchronous,
             poll_interval_ms=int(poll_text),

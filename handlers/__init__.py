@@ -19,7 +19,15 @@ What handler modules still import from each other, and why:
   did not exist.
 - `coordinator.is_coordinator`: review asks it, so that who is a coordinator is decided in one
   place.
+- `partners.conflict_message`: outline shows it when someone else saved a section meanwhile
+  (its buttons carry "ol" and outline handles them).
+- `partners.tell_*`: mydrafts (a shared draft deleted), submission (submitted) and privacy (an
+  owner's /deletedata) tell the draft's partners, in their language, through one module's wording.
+- Who may act on a draft: `storage.drafts.access` gives the role (owner or partner). Outline steps,
+  the review, the DOCX and a draft's card take either; submit, reopen, rename, delete, invite and
+  remove are the owner's, and their buttons are not shown to partners.
 - Buttons that lead into another module's flow carry that module's prefix as a literal ("dr",
-  "ol", "faq", "menu", and "rv" in the coordinators' notice of a submission; "ol:r" in the
+  "ol", "pt", "faq", "menu", and "rv" in the coordinators' notice of a submission; "ol:r" in the
   applicant's notice of a review decision, sent by bot.channels.notices) and are parsed there.
+  The reminders' "Continue" is "ol:go".
 """

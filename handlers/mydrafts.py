@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -10,7 +11,7 @@ from bot.channels.context import BotContext
 from bot.intent import Expect
 from bot.outline import progress, validate
 from bot.rendering import render
-from handlers import flows, outline, start
+from handlers import flows, outline, partners, start
 from handlers.common import (
     PRIVATE,
     Handlers,
@@ -25,6 +26,7 @@ from handlers.common import (
 )
 from handlers.flows import Flow
 from storage import conversations, drafts
+from storage import partners as partners_store
 from storage.conversations import Conversation
 from storage.drafts import Draft
 
@@ -39,7 +41,7 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
     buttons, and nobody reads a list of hundreds), latest first."""
     _ = context.gettext
     assert context.user is not None
-    mine, total = await drafts.page_of_user(
+    mine, total = await drafts.page_visible_to(
         context.db, context.user.id, PAGE_SIZE, page * PAGE_SIZE
     )
     if total == 0:
@@ -68,6 +70,7 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
                 "status": _status_word(context, draft),
                 "progress": f"{filled}/{total_sections}",
                 "edited": i18n.format_datetime(draft.updated_at, context.lang),
+                "shared": Markup(_shared_by(context, draft, answers)),
             }
         )
     first = page * PAGE_SIZE + 1
@@ -97,6 +100,17 @@ async def list_drafts(update: Update, context: BotContext, page: int = 0) -> Non
     await show(update, context, html, buttons)
 
 
+def _shared_by(context: BotContext, draft: Draft, answers: dict[str, str]) -> str:
+    """For a draft the user is a partner in: whose it is (the organisation, if written yet)."""
+    assert context.user is not None
+    if draft.user_id == context.user.id:
+        return ""
+    organisation = answers.get("organisation")
+    if organisation:
+        return context.gettext("👥 shared with you by {organisation}", organisation=organisation)
+    return context.gettext("👥 shared with you")
+
+
 def _status_word(context: BotContext, draft: Draft) -> str:
     return review.status_names(context.gettext).get(draft.status, draft.status)
 
@@ -117,11 +131,15 @@ async def send_card(
         submitted=i18n.format_datetime(draft.submitted_at, context.lang)
         if draft.submitted_at
         else None,
+        shared=Markup(_shared_by(context, draft, answers)),  # gettext escaped the organisation
         _=_,
     )
     d = draft.id
     rows: list[list[tuple[str, str]]] = []
-    if draft.editable:
+    assert context.user is not None
+    if draft.user_id != context.user.id:  # a partner: edit, read, download, or leave
+        rows = partner_rows(context, draft)
+    elif draft.editable:
         rows.append(
             [
                 (_("▶️ Continue"), button_data("ol", "go", d)),
@@ -134,15 +152,42 @@ async def send_card(
                 (_("🗑 Delete"), button_data(PREFIX, "del", d)),
             ]
         )
+        rows.append([(_("👥 Partners"), button_data("pt", "l", d))])
     else:
         rows.append([(_("👁 Review"), button_data("ol", "r", d))])
         rows.append([(_("🔁 Reopen as a new draft"), button_data("ol", "re", d))])
-    rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", d))])
+    if draft.user_id == context.user.id:
+        rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", d))])
     rows.append([(_("📂 My drafts"), button_data(PREFIX, "l"))])
     if new_message:
         await send(update, context, html, rows)
     else:
         await show(update, context, html, rows)
+
+
+async def _partners_lose_it(context: BotContext, draft: Draft) -> str:
+    if not await partners_store.members(context.db, draft.id):
+        return ""
+    return "\n\n" + context.gettext("Its partners lose access to it, and they are told so.")
+
+
+def partner_rows(context: BotContext, draft: Draft) -> Keyboard:
+    """A partner's buttons on a shared draft: no rename, delete, submit or invitations."""
+    _ = context.gettext
+    d = draft.id
+    rows: Keyboard = []
+    if draft.editable:
+        rows.append(
+            [
+                (_("▶️ Continue"), button_data("ol", "go", d)),
+                (_("👁 Review"), button_data("ol", "r", d)),
+            ]
+        )
+    else:
+        rows.append([(_("👁 Review"), button_data("ol", "r", d))])
+    rows.append([(_("📄 Download (DOCX)"), button_data("ol", "doc", d))])
+    rows.append([(_("🚪 Leave this draft"), button_data("pt", "lv", d))])
+    return rows
 
 
 async def button(update: Update, context: BotContext) -> None:
@@ -157,16 +202,19 @@ async def button(update: Update, context: BotContext) -> None:
     if action == "l" and len(parts) == 3 and parts[2].isdigit():
         await list_drafts(update, context, int(parts[2]))
         return
-    draft = (
-        await drafts.get(context.db, int(parts[2]), context.user.id)
+    found = (
+        await drafts.access(context.db, int(parts[2]), context.user.id)
         if len(parts) == 3 and parts[2].isdigit()
         else None
     )
-    if draft is None:
+    if found is None:
         await answer_button(update, _("This button is no longer valid."), True)
         return
+    draft, role = found
     if action == "o":
         await send_card(update, context, draft)
+    elif role != drafts.OWNER:  # renaming and deleting are the owner's
+        await answer_button(update, _("Only the draft's owner can do this."), True)
     elif action == "n" and draft.editable:
         await conversations.set_state(
             context.db, context.user.id, Conversation(RENAME_FLOW, "name", {"draft": draft.id})
@@ -184,18 +232,22 @@ async def button(update: Update, context: BotContext) -> None:
         await show(
             update,
             context,
-            _("Delete <b>{name}</b> for good? This cannot be undone.", name=name),
+            _("Delete <b>{name}</b> for good? This cannot be undone.", name=name)
+            + await _partners_lose_it(context, draft),
             [
                 [(_("🗑 Yes, delete"), button_data(PREFIX, "delok", draft.id))],
                 [(_("↩️ No, keep it"), button_data(PREFIX, "o", draft.id))],
             ],
         )
     elif action == "delok" and draft.editable:
+        answers = await drafts.answers(context.db, draft.id)
+        had = await partners_store.members(context.db, draft.id)  # they go with the draft
         async with context.db.transaction() as conn:
             state = await conversations.get_in(conn, context.user.id)
             if state is not None and state.data.get("draft") == draft.id:
                 await conversations.clear(conn, context.user.id)
             await drafts.delete(conn, draft.id)
+        await partners.tell_draft_gone(context, [m.user_id for m in had], answers)
         await show(
             update,
             context,

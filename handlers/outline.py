@@ -3,14 +3,16 @@
 Flow "outline": the step is the section's position, the data holds the draft id, whether to return
 to the review after the answer (editing from the review), and the sub-themes ticked so far; while
 a question typed at the step is held (`handlers.flows`), "pending", and while an ambiguous amount
-waits for the user's yes or no, "money".
+waits for the user's yes or no, "money". "seen" is the section's latest version when the step was
+entered: a save finding a newer one by someone else (a partner, the owner) saves nothing and
+shows both, with "mine" held until the user chooses (`storage.partners.save_section`).
 Every answer is committed together with the next step before the bot replies.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from telegram import Update
@@ -31,6 +33,7 @@ from bot.outline import (
 )
 from bot.rendering import escape, render
 from handlers import flows, start, submission
+from handlers import partners as partners_handlers
 from handlers.common import (
     PRIVATE,
     Handlers,
@@ -44,9 +47,10 @@ from handlers.common import (
     typed_text,
 )
 from handlers.flows import Flow
-from storage import checklists, conversations, drafts
+from storage import checklists, conversations, drafts, partners
 from storage.conversations import Conversation
 from storage.drafts import Draft
+from storage.partners import Conflict, Next
 
 PREFIX = "ol"  # callback data of this module's buttons
 
@@ -61,14 +65,14 @@ class Step:
     index: int  # position in content.outline
     review: bool = False  # go back to the review after this answer
     selected: tuple[str, ...] = ()
+    seen: int | None = None  # the section's version shown (storage.partners.enter_step)
 
 
-def _state(step: Step) -> Conversation:
-    return Conversation(
-        FLOW,
-        str(step.index),
-        {"draft": step.draft, "review": step.review, "selected": list(step.selected)},
-    )
+def _state(step: Step, **more: object) -> Conversation:
+    data = {"draft": step.draft, "review": step.review, "selected": list(step.selected)}
+    if step.seen is not None:
+        data["seen"] = step.seen
+    return Conversation(FLOW, str(step.index), {**data, **more})
 
 
 def _step(state: Conversation | None) -> Step | None:
@@ -80,7 +84,16 @@ def _step(state: Conversation | None) -> Step | None:
         int(state.step),
         bool(data.get("review")),
         tuple(data.get("selected", [])),
+        int(data["seen"]) if isinstance(data.get("seen"), int) else None,
     )
+
+
+async def _enter(context: BotContext, step: Step) -> None:
+    """Put the user at a step of a draft, noting the section's version they are about to see."""
+    assert context.user is not None
+    section_id = context.services.content.outline[step.index].id
+    async with context.db.transaction() as conn:
+        await partners.enter_step(conn, context.user.id, _state(step), step.draft, section_id)
 
 
 def draft_name(context: BotContext, draft: Draft, answers: dict[str, str]) -> str:
@@ -126,7 +139,8 @@ async def new_draft(
         if subthemes:
             await drafts.save_answer(conn, draft_id, "subthemes", ",".join(subthemes))
         step = Step(draft_id, 0)
-        await conversations.put(conn, context.user.id, _state(step))
+        section_id = context.services.content.outline[0].id
+        await partners.enter_step(conn, context.user.id, _state(step), draft_id, section_id)
     intro = context.gettext(
         "Let's draft your project outline. I save every answer at once, so you can stop any "
         "time and continue later from /mydrafts."
@@ -163,7 +177,7 @@ async def continue_draft(update: Update, context: BotContext, draft: Draft) -> N
         await submission.send_review(update, context, draft)
         return
     step = Step(draft.id, index)
-    await conversations.set_state(context.db, context.user.id, _state(step))
+    await _enter(context, step)
     await ask_step(update, context, step, new_message=update.callback_query is None)
 
 
@@ -238,13 +252,14 @@ async def ask_step(
     `state` the conversation state when it holds a question's text (its save button)."""
     assert context.user is not None
     if answers is None:
-        found = await drafts.get_with_answers(context.db, step.draft, context.user.id)
+        found = await drafts.shared_with_answers(context.db, step.draft, context.user.id)
         answers = found[1] if found else {}
     section = context.services.content.outline[step.index]
     if section.kind == "subthemes" and not step.selected and answers.get(section.id):
-        step = Step(
-            step.draft, step.index, step.review, tuple(selected_subthemes(answers[section.id]))
-        )
+        # The version noted when the step was entered is in the stored state, not in `step`.
+        stored = _step(await conversations.get(context.db, context.user.id))
+        seen = stored.seen if stored is not None else step.seen
+        step = replace(step, selected=tuple(selected_subthemes(answers[section.id])), seen=seen)
         await conversations.set_state(context.db, context.user.id, _state(step))
     html, buttons = _step_message(context, step, answers, state)
     if flows.pending_id(state) and not intro:
@@ -269,22 +284,35 @@ async def _save(
     answers: dict[str, str],
     *,
     typed: bool,
+    keep: bool = False,
 ) -> None:
-    """Commit the answer and the next step in one transaction, then show what comes next."""
+    """Commit the answer and the next step in one transaction, then show what comes next; or,
+    when someone else saved the section meanwhile, save nothing and let the user choose.
+    `keep`: the user keeps `value`, the version they were shown, without saving it again."""
     assert context.user is not None
     outline = context.services.content.outline
     following = step.index + 1
     done = step.review or following >= len(outline)
-    async with context.db.transaction() as conn:
-        await drafts.save_answer(conn, step.draft, section.id, value)
-        if done:
-            await conversations.clear(conn, context.user.id)
-        else:
-            await conversations.put(conn, context.user.id, _state(Step(step.draft, following)))
+    after = Next() if done else Next(_state(Step(step.draft, following)), outline[following].id)
+    conflict = await partners.save_section(
+        context.db,
+        context.user.id,
+        step.draft,
+        section.id,
+        None if keep else value,
+        step.seen or 0,
+        after,
+        _state(step, mine=value),
+    )
+    if conflict is not None:
+        await _show_conflict(update, context, step, section, value, conflict, typed=typed)
+        return
     if done:
-        draft = await drafts.get(context.db, step.draft, context.user.id)
-        assert draft is not None
-        await submission.send_review(update, context, draft, new_message=typed)
+        found = await drafts.access(context.db, step.draft, context.user.id)
+        if found is None:  # the draft went meanwhile (deleted, or the partner removed)
+            await start.send_menu(update, context)
+            return
+        await submission.send_review(update, context, found[0], new_message=typed)
     else:
         answers = {**answers, section.id: value}
         await ask_step(
@@ -321,7 +349,7 @@ async def _take(
     step = _step(state)
     if step is None or context.user is None:
         return
-    found = await drafts.get_with_answers(context.db, step.draft, context.user.id)
+    found = await drafts.shared_with_answers(context.db, step.draft, context.user.id)
     if found is None or not found[0].editable:
         await conversations.set_state(context.db, context.user.id, None)
         await start.send_menu(update, context)
@@ -441,7 +469,7 @@ async def button(update: Update, context: BotContext) -> None:
             await new_draft(update, context, chosen)
             return
     found = (
-        await drafts.get_with_answers(context.db, int(parts[2]), context.user.id)
+        await drafts.shared_with_answers(context.db, int(parts[2]), context.user.id)
         if len(parts) >= 3 and parts[2].isdigit()
         else None
     )
@@ -467,7 +495,7 @@ async def edit_from_review(update: Update, context: BotContext, draft: Draft, in
     """✏️ in the review: ask that one section, then go back to the review."""
     assert context.user is not None
     step = Step(draft.id, index, review=True)
-    await conversations.set_state(context.db, context.user.id, _state(step))
+    await _enter(context, step)
     await ask_step(update, context, step, new_message=True)
 
 
@@ -503,7 +531,7 @@ async def _step_action(
     elif action == "t" and section.kind == "subthemes" and extra and extra[0] in content.subthemes:
         selected = list(step.selected)
         selected.remove(extra[0]) if extra[0] in selected else selected.append(extra[0])
-        step = Step(step.draft, step.index, step.review, tuple(selected))
+        step = replace(step, selected=tuple(selected))
         await conversations.set_state(context.db, context.user.id, _state(step))
         await ask_step(update, context, step, new_message=False, answers=answers)
     elif action == "c" and section.kind == "subthemes" and step.selected:
@@ -511,12 +539,20 @@ async def _step_action(
     elif action in ("my", "mn") and section.kind == "money":
         await _money_answer(update, context, action == "my", step, section, answers)
     elif action == "k" and answers.get(section.id):
-        await _save(update, context, step, section, answers[section.id], answers, typed=False)
+        # What the user was shown, not what is stored now: a partner's edit since then is
+        # shown to them (`_show_conflict`) rather than taken for theirs unseen.
+        shown = step.seen and await partners.version_value(
+            context.db, step.draft, section.id, step.seen
+        )
+        kept = shown or answers[section.id]
+        await _save(update, context, step, section, kept, answers, typed=False, keep=True)
+    elif action in ("ct", "cm", "ce"):
+        await _conflict_choice(update, context, action, step, section, answers)
     elif action == "s" and not section.required:
         await _save(update, context, step, section, "", answers, typed=False)
     elif action == "b" and step.index > 0 and not step.review:
         previous = Step(step.draft, step.index - 1)
-        await conversations.set_state(context.db, context.user.id, _state(previous))
+        await _enter(context, previous)
         await ask_step(update, context, previous, new_message=False, answers=answers)
     elif action == "x":
         await start.send_menu(update, context, await leave(context, step))
@@ -554,8 +590,11 @@ async def leave(context: BotContext, state: Conversation | Step) -> str:
     _ = context.gettext
     assert context.user is not None
     step = state if isinstance(state, Step) else _step(state)
-    found = await drafts.get_with_answers(context.db, step.draft, context.user.id) if step else None
-    if found is not None and found[0].editable and not found[1]:
+    found = (
+        await drafts.shared_with_answers(context.db, step.draft, context.user.id) if step else None
+    )
+    mine = found is not None and found[0].user_id == context.user.id  # a partner deletes nothing
+    if found is not None and mine and found[0].editable and not found[1]:
         async with context.db.transaction() as conn:
             await conversations.clear(conn, context.user.id)
             await drafts.delete(conn, found[0].id)
@@ -571,6 +610,60 @@ async def leave(context: BotContext, state: Conversation | Step) -> str:
         filled=filled,
         total=total,
     )
+
+
+# -- two people, one section ----------------------------------------------------------------
+
+
+async def _show_conflict(
+    update: Update,
+    context: BotContext,
+    step: Step,
+    section: Section,
+    mine: str,
+    conflict: Conflict,
+    *,
+    typed: bool,
+) -> None:
+    """Someone else saved the section after the user was shown it: both versions, and a choice
+    (`_conflict_choice`)."""
+    message = await partners_handlers.conflict_message(
+        context, step.draft, step.index, section, mine, conflict
+    )
+    if message is None:  # the draft is gone, or the user no longer has it
+        await start.send_menu(update, context)
+    elif typed:
+        await send(update, context, *message)
+    else:
+        await show(update, context, *message)
+
+
+async def _conflict_choice(
+    update: Update,
+    context: BotContext,
+    action: str,
+    step: Step,
+    section: Section,
+    answers: dict[str, str],
+) -> None:
+    """ol:ct (keep theirs), ol:cm (save mine), ol:ce (edit again) after `_show_conflict`."""
+    current = await flows.state(context)
+    mine = current.data.get("mine") if current is not None else None
+    if not isinstance(mine, str) or step.seen is None:
+        await _stale(update, context)
+        return
+    if action == "ce":
+        await _enter(context, step)
+        await ask_step(
+            update, context, Step(step.draft, step.index, step.review), new_message=False
+        )
+        return
+    if action == "cm":
+        await _save(update, context, step, section, mine, answers, typed=False)
+        return
+    theirs = await partners.version_value(context.db, step.draft, section.id, step.seen)
+    kept = theirs if theirs is not None else answers.get(section.id, "")
+    await _save(update, context, step, section, kept, answers, typed=False, keep=True)
 
 
 flow = Flow(FLOW, on_text, reprompt, expects, on_answer)

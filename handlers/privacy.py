@@ -12,6 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.channels.context import BotContext
 from bot.documents import personal_data_files
 from bot.rendering import DOCUMENT_LIMIT, render
+from handlers import partners
 from handlers.common import (
     PRIVATE,
     Handlers,
@@ -22,7 +23,8 @@ from handlers.common import (
     send,
     show,
 )
-from storage import privacy, users
+from storage import drafts, privacy, users
+from storage import partners as partners_store
 
 PREFIX = "pv"  # callback data of this module's buttons
 
@@ -120,6 +122,7 @@ async def my_data(update: Update, context: BotContext) -> None:
 
 async def delete_data(update: Update, context: BotContext) -> None:
     _ = context.gettext
+    assert context.user is not None
     await show(
         update,
         context,
@@ -128,7 +131,8 @@ async def delete_data(update: Update, context: BotContext) -> None:
             "feedback? This cannot be undone."
         )
         + "\n\n"
-        + _submitted(context),
+        + _submitted(context)
+        + await _partners_note(context, context.user.id),
         [
             [(_("🗑 Yes, delete my data"), button_data(PREFIX, "del"))],
             [(_("↩️ No, keep it"), button_data(PREFIX, "keep"))],
@@ -136,17 +140,36 @@ async def delete_data(update: Update, context: BotContext) -> None:
     )
 
 
+async def _partners_note(context: BotContext, user_id: int) -> str:
+    """What deleting means for shared drafts, for someone who has any."""
+    _ = context.gettext
+    as_partner, partners_in_mine = await partners_store.involvement(context.db, user_id)
+    note = ""
+    if as_partner:
+        note += "\n\n" + _(
+            "You leave the drafts you are a partner in. What you wrote in them stays there, "
+            "shown as written by a removed user."
+        )
+    if partners_in_mine:
+        note += "\n\n" + _("Your partners lose access to your drafts, and they are told so.")
+    return note
+
+
 async def delete_button(update: Update, context: BotContext) -> None:
     _ = context.gettext
     action = button_data_parts(update)[1:]
     assert context.user is not None
     if action == ["del"]:
+        # Whom to tell: the partners of the user's drafts, which go (or, kept, lose them).
+        shared = await partners_store.shared_drafts_of_owner(context.db, context.user.id)
+        names = await drafts.answers_of(context.db, sorted({draft for draft, _p in shared}))
         async with context.db.transaction() as conn:
             await privacy.delete_user(
                 conn, context.user.id, keep_submitted=context.services.settings.keep_submitted
             )
         await context.db.checkpoint()
         await show(update, context, _("Your data was deleted. If you write again, I start afresh."))
+        await partners.tell_owner_deleted_data(context, shared, names)
     elif action == ["keep"]:
         await show(update, context, _("Nothing was deleted."))
     else:

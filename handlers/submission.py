@@ -17,7 +17,7 @@ from bot.channels.context import BotContext
 from bot.documents import Labels, file_name, outline_docx
 from bot.outline import display, missing_required, progress
 from bot.rendering import escape, render
-from handlers import outline
+from handlers import outline, partners
 from handlers.common import (
     Handlers,
     Keyboard,
@@ -66,6 +66,7 @@ async def send_review(
         _=_,
     )
     rows: list[list[tuple[str, str]]] = []
+    owner = context.user is not None and draft.user_id == context.user.id  # else a partner
     if draft.editable:
         edits = [
             (
@@ -75,9 +76,10 @@ async def send_review(
             for n, s in enumerate(content.outline, 1)
         ]
         rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
-        submit_label = _("✅ Resubmit") if draft.status == "returned" else _("✅ Submit")
-        rows.append([(submit_label, button_data(PREFIX, "sub", draft.id))])
-    else:
+        if owner:
+            submit_label = _("✅ Resubmit") if draft.status == "returned" else _("✅ Submit")
+            rows.append([(submit_label, button_data(PREFIX, "sub", draft.id))])
+    elif owner:
         rows.append([(_("🔁 Reopen as a new draft"), button_data(PREFIX, "re", draft.id))])
     rows.append([(_("📄 Download (DOCX)"), button_data(PREFIX, "doc", draft.id))])
     rows.append(
@@ -121,15 +123,20 @@ async def on_draft_button(update: Update, context: BotContext) -> None:
     _ = context.gettext
     assert context.user is not None
     parts = button_data_parts(update)
-    draft = (
-        await drafts.get(context.db, int(parts[2]), context.user.id)
+    found = (
+        await drafts.access(context.db, int(parts[2]), context.user.id)
         if len(parts) == 3 and parts[2].isdigit()
         else None
     )
-    if draft is None:
+    if found is None:
         await _stale(update, context)
         return
+    draft, role = found
     action = parts[1]
+    if action in ("sub", "subok", "re") and role != drafts.OWNER:
+        # A partner edits; submitting and reopening are the owner's (handlers.partners).
+        await answer_button(update, _("Only the draft's owner can do this."), True)
+        return
     if action == "r":
         await conversations.set_state(context.db, context.user.id, None)
         await send_review(update, context, draft)
@@ -162,7 +169,8 @@ async def edit_section(update: Update, context: BotContext) -> None:
     assert context.user is not None
     parts = button_data_parts(update)
     valid = len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit()
-    draft = await drafts.get(context.db, int(parts[2]), context.user.id) if valid else None
+    found = await drafts.access(context.db, int(parts[2]), context.user.id) if valid else None
+    draft = found[0] if found else None
     index = int(parts[3]) if valid else -1
     if (
         draft is None
@@ -280,6 +288,7 @@ async def _submit(update: Update, context: BotContext, draft: Draft) -> None:
     await _tell_coordinators(
         context, draft.id, name, answers.get("organisation", ""), again=target == "resubmitted"
     )
+    await partners.tell_submitted(context, draft.id, answers)
 
 
 async def _tell_coordinators(

@@ -69,6 +69,57 @@ async def get_with_answers(
     return draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
 
 
+# -- shared drafts: the owner (drafts.user_id) and the partners (draft_members) -----------------
+
+OWNER, PARTNER = "owner", "partner"
+_MEMBER = "EXISTS (SELECT 1 FROM draft_members m WHERE m.draft_id = d.id AND m.user_id = ?)"
+_ROLE = f"CASE WHEN d.user_id = ? THEN '{OWNER}' ELSE '{PARTNER}' END"
+_D_COLUMNS = ", ".join("d." + c for c in _COLUMNS.split(", "))
+
+
+async def access(db: Database, draft_id: int, user_id: int) -> tuple[Draft, str] | None:
+    """The draft and the user's role in it (OWNER or PARTNER); None for anyone else. Where
+    partners may act; `get` stays the owner's only."""
+    row = await db.fetchone(
+        f"SELECT {_D_COLUMNS}, {_ROLE} FROM drafts d "
+        f"WHERE d.id = ? AND (d.user_id = ? OR {_MEMBER})",
+        (user_id, draft_id, user_id, user_id),
+    )
+    return (Draft(*row[:_WIDTH]), row[_WIDTH]) if row else None
+
+
+async def shared_with_answers(
+    db: Database, draft_id: int, user_id: int
+) -> tuple[Draft, dict[str, str]] | None:
+    """`get_with_answers` for the owner or a partner: an outline step of a shared draft."""
+    rows = await db.fetchall(
+        f"SELECT {_D_COLUMNS}, a.section_id, a.value FROM drafts d "
+        "LEFT JOIN draft_answers a ON a.draft_id = d.id "
+        f"WHERE d.id = ? AND (d.user_id = ? OR {_MEMBER})",
+        (draft_id, user_id, user_id),
+    )
+    if not rows:
+        return None
+    draft = Draft(*rows[0][:_WIDTH])
+    return draft, {row["section_id"]: row["value"] for row in rows if row["section_id"]}
+
+
+async def page_visible_to(
+    db: Database, user_id: int, limit: int, offset: int
+) -> tuple[list[Draft], int]:
+    """`page_of_user` with the drafts shared with the user as a partner among them."""
+    mine = f"(d.user_id = ? OR {_MEMBER})"
+    rows = await db.fetchall(
+        f"SELECT {_D_COLUMNS}, count(*) OVER () FROM drafts d WHERE {mine} "
+        "ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?",
+        (user_id, user_id, limit, offset),
+    )
+    if not rows and offset:
+        row = await db.fetchone(f"SELECT count(*) FROM drafts d WHERE {mine}", (user_id, user_id))
+        return [], int(row[0]) if row else 0
+    return [Draft(*row[:_WIDTH]) for row in rows], int(rows[0][_WIDTH]) if rows else 0
+
+
 async def page_of_user(
     db: Database, user_id: int, limit: int, offset: int
 ) -> tuple[list[Draft], int]:
@@ -118,27 +169,41 @@ async def answers(db: Database, draft_id: int) -> dict[str, str]:
     return {row["section_id"]: row["value"] for row in rows}
 
 
-async def save_answer(conn: Unit, draft_id: int, section_id: str, value: str) -> None:
-    now = utcnow()
-    await conn.execute(
-        "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (draft_id, section_id) DO UPDATE SET value = excluded.value, "
-        "updated_at = excluded.updated_at",
-        (draft_id, section_id, value, now),
-    )
-    await conn.execute(
-        "INSERT INTO draft_history (draft_id, section_id, value, saved_at) VALUES (?, ?, ?, ?)",
-        (draft_id, section_id, value, now),
-    )
-    # The oldest versions beyond VERSIONS_KEPT go: a script saving one section in a loop must
-    # not grow the database (and /mydata) without bound.
-    await conn.execute(
-        "DELETE FROM draft_history WHERE draft_id = ? AND section_id = ? AND id <= "
-        "(SELECT id FROM draft_history WHERE draft_id = ? AND section_id = ? "
-        "ORDER BY id DESC LIMIT 1 OFFSET ?)",
-        (draft_id, section_id, draft_id, section_id, VERSIONS_KEPT),
-    )
-    await conn.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id))
+async def save_answer(
+    conn: Unit, draft_id: int, section_id: str, value: str, editor: int | None = None
+) -> None:
+    """Save one section's value with a version naming its `editor` (the owner if not given)."""
+    for sql, params in saving(draft_id, section_id, value, editor, utcnow()):
+        await conn.execute(sql, params)
+
+
+def saving(
+    draft_id: int, section_id: str, value: str, editor: int | None, now: str
+) -> list[tuple[str, tuple[object, ...]]]:
+    """The statements that save a section, for a `Unit` or for a write done in one trip
+    (`storage.partners.save_section`)."""
+    return [
+        (
+            "INSERT INTO draft_answers (draft_id, section_id, value, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (draft_id, section_id) DO UPDATE SET "
+            "value = excluded.value, updated_at = excluded.updated_at",
+            (draft_id, section_id, value, now),
+        ),
+        (
+            "INSERT INTO draft_history (draft_id, section_id, value, saved_at, editor_id) "
+            "VALUES (?, ?, ?, ?, COALESCE(?, (SELECT user_id FROM drafts WHERE id = ?)))",
+            (draft_id, section_id, value, now, editor, draft_id),
+        ),
+        # The oldest versions beyond VERSIONS_KEPT go: a script saving one section in a loop
+        # must not grow the database (and /mydata) without bound.
+        (
+            "DELETE FROM draft_history WHERE draft_id = ? AND section_id = ? AND id <= "
+            "(SELECT id FROM draft_history WHERE draft_id = ? AND section_id = ? "
+            "ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (draft_id, section_id, draft_id, section_id, VERSIONS_KEPT),
+        ),
+        ("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id)),
+    ]
 
 
 async def rename(conn: Unit, draft_id: int, name: str) -> None:

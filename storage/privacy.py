@@ -43,6 +43,27 @@ async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
             (run["id"],),
         )
     conversation = await _rows(db, "SELECT * FROM conversations WHERE user_id = ?", (user_id,))
+    # As a partner in others' drafts: the memberships and what the user saved there (their own
+    # drafts' versions are under "drafts"). Partners in the user's drafts are not the user's data.
+    memberships = await _rows(
+        db,
+        "SELECT m.draft_id, m.display_name, m.joined_at, d.status FROM draft_members m "
+        "JOIN drafts d ON d.id = m.draft_id WHERE m.user_id = ? ORDER BY m.draft_id",
+        (user_id,),
+    )
+    edits = await _rows(
+        db,
+        "SELECT h.draft_id, h.section_id, h.value, h.saved_at FROM draft_history h "
+        "JOIN drafts d ON d.id = h.draft_id WHERE h.editor_id = ? AND d.user_id IS NOT ? "
+        "ORDER BY h.id",
+        (user_id, user_id),
+    )
+    invitations = await _rows(
+        db,
+        "SELECT draft_id, created_at, expires_at, used_at, revoked_at FROM draft_invitations "
+        "WHERE created_by = ? ORDER BY id",
+        (user_id,),
+    )
     for state in conversation:
         state["data"] = json.loads(state["data"])
     return {
@@ -62,6 +83,9 @@ async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
             (user_id,),
         ),
         "conversation": conversation[0] if conversation else None,
+        "partner_memberships": memberships,
+        "edits_in_others_drafts": edits,
+        "invitations_sent": invitations,
     }
 
 
@@ -69,8 +93,14 @@ async def delete_user(conn: Unit, user_id: int, *, keep_submitted: bool) -> None
     """Delete the user and all that is theirs, inside the caller's transaction.
 
     Everything hangs off users with ON DELETE CASCADE. A submitted outline that the programme
-    keeps is first detached from the user and stripped of contact details and old versions.
+    keeps is first detached from the user and stripped of contact details and old versions, and
+    its partners lose it. What the user saved in others' drafts as a partner stays there, its
+    versions' editor set to NULL ("a removed user") by the foreign key.
     """
+    await conn.execute(
+        "DELETE FROM draft_members WHERE draft_id IN (SELECT id FROM drafts WHERE user_id = ?)",
+        (user_id,),
+    )
     if keep_submitted:
         # Any outline ever submitted, whatever the coordinators have made of it since.
         kept = "SELECT id FROM drafts WHERE user_id = ? AND status <> 'draft'"

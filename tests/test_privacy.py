@@ -23,6 +23,9 @@ USER_TABLES = {
     "handled_updates": "user_id",
     "review_events": "actor_id",  # set to NULL: "a removed user"
     "review_comments": "author_id",  # a coordinator's: kept, set to NULL
+    "draft_members": "user_id",
+    "draft_invitations": "created_by",
+    "draft_history": "editor_id",
 }
 
 
