@@ -25,6 +25,7 @@ from telegram.request import BaseRequest
 
 from bot import coordinator_reports, i18n
 from bot.channels.api_client import AiohttpRequest
+from bot.channels.broadcast import Broadcaster
 from bot.channels.context import BotContext, Services, settle_long_lived_objects
 from bot.channels.replies import RetryingRateLimiter
 from bot.channels.updates import FloodGate, PerUserUpdateProcessor
@@ -32,6 +33,7 @@ from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.faq import FaqMatcher
 from handlers import (
+    announcements,
     checklist,
     common,
     coordinator,
@@ -124,6 +126,7 @@ def _add_handlers(app: BotApplication) -> None:
             *mydrafts.handlers(),
             *coordinator.handlers(),
             *privacy.handlers(),
+            *announcements.handlers(),
             *faq.handlers(),
             *flows.handlers(),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
@@ -145,6 +148,7 @@ def bot_commands(language: str) -> list[BotCommand]:
         BotCommand("ask", _("Ask a question")),
         BotCommand("topics", _("Browse questions by topic")),
         BotCommand("language", _("Change the language")),
+        BotCommand("subscribe", _("Call news and deadline reminders")),
         BotCommand("privacy", _("Privacy notice and your data")),
         BotCommand("help", _("How to use the bot")),
         BotCommand("cancel", _("Stop and return to the menu")),
@@ -158,6 +162,8 @@ async def start_services(app: BotApplication) -> None:
     # What coordinators taught from /unanswered (coordinator_reports.teach) counts from the start.
     services.matcher.learn_all(await learned.all_learned(services.db))
     app.bot_data["housekeeping"] = asyncio.create_task(_housekeeping_daily(services))
+    app.bot_data["broadcaster"] = Broadcaster(app)  # announcements and reminders, from SQLite
+    app.bot_data["broadcast"] = app.bot_data["broadcaster"].start()
     if services.settings.token is not None:  # serving Telegram, not the console or a test
         settle_long_lived_objects()
         if hasattr(signal, "SIGHUP"):  # `kill -HUP <pid>` re-reads content/ the way /reload does
@@ -235,9 +241,11 @@ async def _housekeeping_daily(services: Services) -> None:
 
 
 async def stop_services(app: BotApplication) -> None:
-    housekeeping = app.bot_data.pop("housekeeping", None)
-    if housekeeping is not None:
-        housekeeping.cancel()
+    for name in ("housekeeping", "broadcast"):
+        task = app.bot_data.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)  # off the database before close
     await app.bot_data["services"].db.close()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram.error import InvalidToken, NetworkError
 
+from bot import call_tools
 from bot.config import LANGUAGES, ConfigError, Settings
 from storage import Database, DatabaseError
 
@@ -160,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     backup = sub.add_parser("backup", help="consistent copy of the database, also while running")
     backup.add_argument("file", help="where to write the copy (must not exist)")
+    call_tools.add_parsers(sub)  # calls, announce
     return parser
 
 
@@ -238,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import tools
 
             return asyncio.run(getattr(tools, command)(settings, args))
+        if command in ("calls", "announce"):
+            return asyncio.run(getattr(call_tools, command)(settings, args))
         if command == "console":
             from bot.channels.console import run_console
 
