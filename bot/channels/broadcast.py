@@ -40,6 +40,7 @@ MAX_ATTEMPTS = 5  # network or server errors; then the row is recorded as failed
 BACKOFF_SECONDS = 5.0  # before the 2nd attempt; doubled for each further one
 IDLE_SECONDS = 5.0  # how often an idle sender looks for work the command line queued
 REMINDER_CHECK_SECONDS = 60.0
+CATCH_UP_SECONDS = 1.0
 
 
 class Broadcaster:
@@ -107,6 +108,8 @@ class Broadcaster:
 
     async def _send_due(self) -> None:
         outcome: Outcome | None = None
+        # No catch-up credit for the time the sender was idle.
+        self._next_send = max(self._next_send, asyncio.get_running_loop().time())
         while True:
             claimed = await outbox.step(self.services.db, outcome, datetime.now(UTC))
             if claimed is None:
@@ -118,11 +121,14 @@ class Broadcaster:
                 self._next_send = asyncio.get_running_loop().time() + pause.total_seconds()
 
     async def _pace(self) -> None:
+        """One message per `interval` on a schedule: a send that took longer (a slow commit, a
+        busy limiter) is made up by the next ones going at once, for at most CATCH_UP seconds
+        of lag, so the average stays at the share without a burst above it for longer."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         if self._next_send > now:
             await asyncio.sleep(self._next_send - now)
-        self._next_send = max(self._next_send, now) + self.interval
+        self._next_send = max(self._next_send, now - CATCH_UP_SECONDS) + self.interval
 
     def _language(self, claimed: Claimed) -> str:
         default = self.services.settings.default_language
