@@ -14,6 +14,7 @@ What handler modules still import from each other, and why:
 - `outline.draft_name`, `outline.problem_text`: mydrafts lists and renames drafts the way the
   outline names and checks them.
 - `fallback.unknown_command`: coordinator answers non-coordinators as if its commands did not exist.
+- `coordinator.is_coordinator`: announcements' /calls and /announce are for coordinators too.
 - Buttons that lead into another module's flow carry that module's prefix as a literal ("dr",
-  "ol", "faq", "menu") and are parsed there.
+  "ol", "faq", "menu", "cn") and are parsed there.
 """

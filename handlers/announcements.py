@@ -21,7 +21,7 @@ from bot import i18n
 from bot.calls import ANNOUNCE_KEYS, CALL_FIELDS, Call, Problem
 from bot.channels.context import BotContext
 from bot.outline import clean_text
-from bot.rendering import check_html, escape
+from bot.rendering import check_html, escape, html_to_text
 from handlers import fallback
 from handlers.common import (
     PRIVATE,
@@ -323,7 +323,8 @@ async def announce(update: Update, context: BotContext) -> None:
         return
     bodies, problems = call_text.announcement_texts(text)
     if bodies is not None and any(check_html(body) for body in bodies.values()):
-        bodies = {lang: escape(body) for lang, body in bodies.items()}  # as typed, then
+        # Formatting cut by a language's line (bold over "sv:"): the text without it.
+        bodies = {lang: escape(html_to_text(body)) for lang, body in bodies.items()}
     if bodies is None:
         await _send_problems(update, context, problems)
         return

@@ -321,3 +321,31 @@ async def test_a_broadcast_leaves_room_for_replies(settings):
         )
         assert row[0] > 0
         await until_delivered(bot.db)
+
+
+async def test_formatting_made_in_telegram_is_kept_in_the_announcement(bot):
+    [subscriber] = await _subscribers(bot, [1501])
+    coordinator = await bot.user(user_id=COORDINATOR, language_code="en")
+    text = "/announce The call is open now & <soon>"
+    entities = [
+        {"type": "bot_command", "offset": 0, "length": 9},
+        {"type": "bold", "offset": 22, "length": 4},
+    ]
+    await coordinator._deliver(coordinator._message(text=text, entities=entities))
+    await coordinator.press("📣 Send")
+    await until_delivered(bot.db)
+    [got] = _received(subscriber, "The call is")
+    assert got.text.startswith("The call is <b>open</b> now &amp; &lt;soon&gt;")
+
+
+async def test_an_applicant_cannot_press_a_coordinators_send_button(bot):
+    await _subscribers(bot, [1511])
+    coordinator = await bot.user(user_id=COORDINATOR, language_code="en")
+    await coordinator.send("/announce Only for coordinators to send")
+    confirm = coordinator.last_with_buttons()
+    applicant = await bot.user(user_id=1512, language_code="en")
+    await applicant.press_data(confirm.buttons[0][1], applicant.last)  # forged: cn:send:1
+    assert bot.telegram.calls_of("answerCallbackQuery")[-1].params.get("show_alert")
+    assert await bot.db.fetchall("SELECT * FROM outbox") == []
+    [(status,)] = await bot.db.fetchall("SELECT status FROM announcements")
+    assert status == "draft"
