@@ -28,11 +28,11 @@ def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
         [(_("📝 Draft a project outline"), button_data(MENU_PREFIX, "outline"))],
         [(_("📂 My drafts"), button_data(MENU_PREFIX, "drafts"))],
         [(_("📚 Browse topics"), button_data(MENU_PREFIX, "topics"))],
-        [(_("🔔 Call news"), button_data(MENU_PREFIX, "news"))],  # handlers.announcements
         [
             (_("🌐 Language"), button_data(MENU_PREFIX, "lang")),
             (_("ℹ️ Help"), button_data(MENU_PREFIX, "help")),
         ],
+        [(_("🔔 Call news"), button_data(MENU_PREFIX, "news"))],  # handlers.announcements
     ]
 
 
