@@ -79,24 +79,28 @@ async def add(db: Database, fields: CallFields) -> int:
 
 
 async def update(db: Database, call_id: int, fields: CallFields) -> bool:
-    async with db.transaction() as conn:
-        changed = await conn.change(
+    return (
+        await changed_rows(
+            db,
             "UPDATE calls SET title_fi = ?, title_sv = ?, title_en = ?, opens_at = ?, "
             "closes_at = ?, subthemes = ?, link = ?, updated_at = ? WHERE id = ?",
             (*_values(fields), utcnow(), call_id),
         )
-    return changed == 1
+        == 1
+    )
 
 
 async def close(db: Database, call_id: int) -> bool:
     """Close a call now (cancelled, or closed early); False if it was closed already."""
     now = utcnow()
-    async with db.transaction() as conn:
-        changed = await conn.change(
+    return (
+        await changed_rows(
+            db,
             "UPDATE calls SET closed_at = ?, updated_at = ? WHERE id = ? AND closed_at IS NULL",
             (now, now, call_id),
         )
-    return changed == 1
+        == 1
+    )
 
 
 # -- subscriptions ------------------------------------------------------------------------------
@@ -104,27 +108,31 @@ async def close(db: Database, call_id: int) -> bool:
 
 async def subscribe(db: Database, user_id: int) -> bool:
     """Subscribe the user; False if they were subscribed already."""
-    async with db.transaction() as conn:
-        changed = await conn.change(
+    return (
+        await changed_rows(
+            db,
             "INSERT INTO subscriptions (user_id, subscribed_at) VALUES (?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET subscribed_at = excluded.subscribed_at, "
             "unsubscribed_at = NULL WHERE unsubscribed_at IS NOT NULL",
             (user_id, utcnow()),
         )
-    return changed == 1
+        == 1
+    )
 
 
 async def unsubscribe(db: Database, user_id: int) -> bool:
     """End the subscription (kept as a no, so that draft reminders stop too); False if the
     user was not subscribed."""
-    async with db.transaction() as conn:
-        changed = await conn.change(
+    return (
+        await changed_rows(
+            db,
             "INSERT INTO subscriptions (user_id, subscribed_at, unsubscribed_at) VALUES (?, ?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET unsubscribed_at = excluded.unsubscribed_at "
             "WHERE unsubscribed_at IS NULL",
             (user_id, utcnow(), utcnow()),
         )
-    return changed == 1
+        == 1
+    )
 
 
 async def is_subscribed(db: Database, user_id: int) -> bool:
@@ -137,3 +145,9 @@ async def is_subscribed(db: Database, user_id: int) -> bool:
 async def subscriber_count(db: Database) -> int:
     row = await db.fetchone("SELECT count(*) FROM subscriptions WHERE unsubscribed_at IS NULL")
     return int(row[0]) if row else 0
+
+
+async def changed_rows(db: Database, sql: str, params: tuple[object, ...]) -> int:
+    """One statement in one trip to the database (a `Unit` would hold the connection between
+    two): how many rows it changed."""
+    return await db.write(lambda conn: conn.execute(sql, params).rowcount)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.calls import Progress
-from storage.calls import stamp
+from storage.calls import changed_rows, stamp
 from storage.db import Database, utcnow
 
 SETTLED = ("sent", "failed", "blocked", "uncertain")
@@ -98,11 +98,12 @@ def _queue(announcement_id: int, now: str, conn: sqlite3.Connection) -> int | No
 
 async def drop(db: Database, announcement_id: int) -> bool:
     """Discard a draft; False if it was confirmed (or dropped) already."""
-    async with db.transaction() as conn:
-        changed = await conn.change(
-            "DELETE FROM announcements WHERE id = ? AND status = 'draft'", (announcement_id,)
+    return (
+        await changed_rows(
+            db, "DELETE FROM announcements WHERE id = ? AND status = 'draft'", (announcement_id,)
         )
-    return changed == 1
+        == 1
+    )
 
 
 async def add_reminder(
@@ -172,12 +173,24 @@ class Outcome:
 async def recover(db: Database) -> int:
     """At start-up: rows claimed when the process died become 'uncertain' (their message may
     or may not have gone out; sending again could send it twice)."""
-    async with db.transaction() as conn:
-        return await conn.change(
-            "UPDATE outbox SET status = 'uncertain', done_at = ?, "
-            "error = 'the bot stopped while sending' WHERE status = 'claimed'",
-            (utcnow(),),
-        )
+    return await changed_rows(
+        db,
+        "UPDATE outbox SET status = 'uncertain', done_at = ?, "
+        "error = 'the bot stopped while sending' WHERE status = 'claimed'",
+        (utcnow(),),
+    )
+
+
+async def has_work(db: Database, now: datetime) -> bool:
+    """Whether a row is due or an announcement is still open: an idle sender then writes
+    nothing (`step` always writes)."""
+    row = await db.fetchone(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' "
+        "AND (not_before IS NULL OR not_before <= ?)) "
+        "OR EXISTS (SELECT 1 FROM announcements WHERE status = 'sending')",
+        (stamp(now),),
+    )
+    return bool(row and row[0])
 
 
 async def step(db: Database, outcome: Outcome | None, now: datetime) -> Claimed | None:

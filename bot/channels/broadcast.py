@@ -107,6 +107,8 @@ class Broadcaster:
                 log.info("reminder queued: call %d, %d days before closing", call.id, due)
 
     async def _send_due(self) -> None:
+        if not await outbox.has_work(self.services.db, datetime.now(UTC)):
+            return
         outcome: Outcome | None = None
         # No catch-up credit for the time the sender was idle.
         self._next_send = max(self._next_send, asyncio.get_running_loop().time())
