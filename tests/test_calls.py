@@ -194,15 +194,24 @@ async def test_mydata_shows_the_subscription_and_deletedata_removes_it(bot):
     await user.send("/subscribe")
     await user.send("/privacy")
     assert "If you subscribe to call news" in user.last.text
+    coordinator = await bot.user(user_id=COORDINATOR, language_code="en")
+    await coordinator.send("/announce News for everyone")
+    await coordinator.press("📣 Send")
+    from tests.test_announcements import until_delivered
+
+    await until_delivered(bot.db)
     await user.send("/mydata")
     document = bot.telegram.calls_of("sendDocument")[-1].params["document"]
     data = json.loads(document.input_file_content)
     assert data["subscription"]["user_id"] == 1207
     assert data["subscription"]["unsubscribed_at"] is None
-    assert data["announcements"] == []
+    [received] = data["announcements"]
+    assert (received["kind"], received["status"]) == ("announcement", "sent")
+    assert "News for everyone" not in json.dumps(data)  # the coordinator's text is not theirs
     await user.send("/deletedata")
     await user.press("🗑 Yes, delete my data")
     assert await bot.db.fetchall("SELECT * FROM subscriptions") == []
+    assert await bot.db.fetchall("SELECT * FROM outbox WHERE user_id = 1207") == []
 
 
 def test_local_times_are_read_as_finnish_time():

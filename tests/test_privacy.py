@@ -21,6 +21,8 @@ USER_TABLES = {
     "faq_feedback": "user_id",
     "faq_queries": "user_id",
     "handled_updates": "user_id",
+    "subscriptions": "user_id",
+    "outbox": "user_id",
 }
 
 
@@ -31,6 +33,7 @@ async def _someone_with_everything(bot, user_id, *, submit=True):
     await user.send("/cancel")
     await user.send("What are the sub-themes?")
     await user.press("👍")
+    await user.send("/subscribe")
     await _submit_outline(bot, user, f"Project of {user_id}", submit=submit)
     await user.send("/outline")
     if "draft in progress" in user.last.text:
