@@ -242,3 +242,17 @@ def test_the_command_line_adds_edits_lists_and_closes_calls(tmp_path):
     assert closed.returncode == 0 and "call #1 closed" in closed.stdout
     listed = run_bot("calls", "list", "--lang", "en", env=env)
     assert "#1 closed" in listed.stdout and "Spring call" in listed.stdout
+
+
+def test_broadcast_settings_are_checked_and_read():
+    import pytest
+
+    from bot.config import ConfigError, Settings
+
+    for name, value in (("BOT_BROADCAST_SHARE", "0"), ("BOT_BROADCAST_SHARE", "half"),
+                        ("BOT_REMINDER_DAYS", "14,x"), ("BOT_REMINDER_DAYS", "0,3")):  # fmt: skip
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value}, need_token=False)
+    settings = Settings.from_env({"BOT_REMINDER_DAYS": "3, 7,3"}, need_token=False)
+    assert settings.reminder_days == (7, 3) and settings.broadcast_share == 50
+    assert Settings.from_env({"BOT_REMINDER_DAYS": "off"}, need_token=False).reminder_days == ()
