@@ -25,6 +25,7 @@ from telegram.request import BaseRequest
 
 from bot import coordinator_reports, i18n
 from bot.channels.api_client import AiohttpRequest
+from bot.channels.broadcast import Broadcaster
 from bot.channels.context import BotContext, Services, settle_long_lived_objects
 from bot.channels.replies import RetryingRateLimiter
 from bot.channels.updates import FloodGate, PerUserUpdateProcessor
@@ -32,6 +33,7 @@ from bot.config import LANGUAGES, Settings
 from bot.content import content_root, load_valid
 from bot.faq import FaqMatcher
 from handlers import (
+    announcements,
     checklist,
     common,
     coordinator,
@@ -136,6 +138,7 @@ def _add_handlers(app: BotApplication) -> None:
             *coordinator.handlers(),
             *review.handlers(),
             *privacy.handlers(),
+            *announcements.handlers(),
             *faq.handlers(),
             *flows.handlers(),
             # Whatever is left: unknown commands, typed text, other content, unknown buttons.
@@ -157,6 +160,7 @@ def bot_commands(language: str) -> list[BotCommand]:
         BotCommand("ask", _("Ask a question")),
         BotCommand("topics", _("Browse questions by topic")),
         BotCommand("language", _("Change the language")),
+        BotCommand("subscribe", _("Call news and deadline reminders")),
         BotCommand("privacy", _("Privacy notice and your data")),
         BotCommand("help", _("How to use the bot")),
         BotCommand("cancel", _("Stop and return to the menu")),
@@ -176,6 +180,8 @@ async def start_services(app: BotApplication) -> None:
         app.bot_data["reminders"] = asyncio.create_task(
             reminders.every_few_minutes(app.bot, services, checked, stopping)
         )
+    app.bot_data["broadcaster"] = Broadcaster(app)  # announcements and reminders, from SQLite
+    app.bot_data["broadcast"] = app.bot_data["broadcaster"].start()
     if services.settings.token is not None:  # serving Telegram, not the console or a test
         settle_long_lived_objects()
         if hasattr(signal, "SIGHUP"):  # `kill -HUP <pid>` re-reads content/ the way /reload does
@@ -253,13 +259,15 @@ async def _housekeeping_daily(services: Services) -> None:
 
 
 async def stop_services(app: BotApplication) -> None:
-    housekeeping = app.bot_data.pop("housekeeping", None)
-    if housekeeping is not None:
-        housekeeping.cancel()
     reminding = app.bot_data.pop("reminders", None)
     if reminding is not None:  # its pass ends first: a claimed reminder is sent, not lost
         app.bot_data["reminders_stopping"].set()
         await reminding
+    for name in ("housekeeping", "broadcast"):
+        task = app.bot_data.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)  # off the database before close
     await app.bot_data["services"].db.close()
 
 

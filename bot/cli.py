@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot import review_tools
+from bot import call_tools, review_tools
 from bot.config import LANGUAGES, ConfigError, Settings
 from bot.review import STATUSES
 from storage import Database, DatabaseError
@@ -165,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="consistent copy of the database, also while running")
     backup.add_argument("file", help="where to write the copy (must not exist)")
     review_tools.add_parser(sub)
+    call_tools.add_parsers(sub)  # calls, announce
     return parser
 
 
@@ -270,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(getattr(tools, command)(settings, args))
         if command == "outlines":
             return asyncio.run(review_tools.outlines(settings, args, _applicant_notifier(settings)))
+        if command in ("calls", "announce"):
+            return asyncio.run(getattr(call_tools, command)(settings, args))
         if command == "console":
             from bot.channels.console import run_console
 

@@ -53,6 +53,8 @@ class Settings:
     flood_burst: int = 30
     flood_rate: float = 1.0
     console_downloads: Path = Path("./downloads")
+    broadcast_share: int = 50  # percent of max_messages_per_second an announcement may use
+    deadline_reminder_days: tuple[int, ...] = (14, 3)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -150,6 +152,19 @@ class Settings:
         if synchronous not in ("full", "normal"):
             raise ConfigError("BOT_DB_SYNCHRONOUS must be full or normal")
 
+        share_text = get("BOT_BROADCAST_SHARE") or "50"
+        if not share_text.isdigit() or not 1 <= int(share_text) <= 100:
+            raise ConfigError("BOT_BROADCAST_SHARE must be a whole percentage 1-100")
+        deadline_text = get("BOT_DEADLINE_REMINDER_DAYS")
+        reminder_parts = (deadline_text or "14,3").replace(" ", "").split(",")
+        if deadline_text in ("0", "off"):
+            reminder_parts = []
+        if not all(p.isdigit() and 1 <= int(p) <= 365 for p in reminder_parts):
+            raise ConfigError(
+                "BOT_DEADLINE_REMINDER_DAYS must be days before a call closes, comma-separated "
+                "(e.g. 14,3), or off"
+            )
+
         return cls(
             token=token,
             api_base_url=api_base_url,
@@ -173,4 +188,6 @@ class Settings:
             flood_burst=int(burst_text),
             flood_rate=int(rate_per_minute) / 60,
             console_downloads=Path(get("BOT_CONSOLE_DOWNLOADS") or "./downloads"),
+            broadcast_share=int(share_text),
+            deadline_reminder_days=tuple(sorted({int(p) for p in reminder_parts}, reverse=True)),
         )

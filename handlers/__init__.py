@@ -15,10 +15,10 @@ What handler modules still import from each other, and why:
   and share the "ol" prefix: drafting ends in the review, and the review's ✏️ asks one section.
 - `outline.draft_name`, `outline.problem_text`: mydrafts lists and renames drafts the way the
   outline names and checks them.
-- `fallback.unknown_command`: coordinator and review answer non-coordinators as if their commands
-  did not exist.
-- `coordinator.is_coordinator`: review asks it, so that who is a coordinator is decided in one
-  place.
+- `fallback.unknown_command`: coordinator, review and announcements answer non-coordinators as if
+  their commands did not exist.
+- `coordinator.is_coordinator`: review and announcements (/calls, /announce) ask it, so that who
+  is a coordinator is decided in one place.
 - `partners.conflict_message`: outline shows it when someone else saved a section meanwhile
   (its buttons carry "ol" and outline handles them).
 - `partners.tell_*`: mydrafts (a shared draft deleted), submission (submitted) and privacy (an
@@ -27,7 +27,7 @@ What handler modules still import from each other, and why:
   the review, the DOCX and a draft's card take either; submit, reopen, rename, delete, invite and
   remove are the owner's, and their buttons are not shown to partners.
 - Buttons that lead into another module's flow carry that module's prefix as a literal ("dr",
-  "ol", "pt", "faq", "menu", and "rv" in the coordinators' notice of a submission; "ol:r" in the
-  applicant's notice of a review decision, sent by bot.channels.notices) and are parsed there.
+  "ol", "pt", "faq", "menu", "cn", and "rv" in the coordinators' notice of a submission; "ol:r" in
+  the applicant's notice of a review decision, sent by bot.channels.notices) and are parsed there.
   The reminders' "Continue" is "ol:go".
 """

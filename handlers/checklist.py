@@ -323,6 +323,7 @@ async def send_summary(
     buttons = [
         [(_("📝 Draft an outline with these answers"), button_data("ol", "ck", run_id))],
         [(_("🔁 Check again"), button_data(PREFIX, "new"))],
+        [(_("🔔 Tell me when a call opens"), button_data("cn", "on"))],  # handlers.announcements
         [(_("⬅️ Menu"), button_data("menu", "main"))],
     ]
     if new_message:

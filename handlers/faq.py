@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.calls import CALL_ENTRIES, calls_answer
 from bot.channels.context import BotContext
 from bot.content import Entry, SmallTalk, answer_html
 from bot.faq import Match
@@ -25,7 +28,7 @@ from handlers.common import (
     show,
     typed_text,
 )
-from storage import faq_log
+from storage import calls, faq_log
 from storage.faq_log import QueryRef
 
 PREFIX = "faq"  # callback data of this module's buttons
@@ -214,7 +217,7 @@ async def send_entry(
     """An answer with 👍/👎, then the runners-up of the match ("see also": the user may have
     meant one of them, and picking one is logged like a suggestion), then related entries."""
     _ = context.gettext
-    html = answer_html(entry, context.lang, _)
+    html = await _calls_answer(context, entry) or answer_html(entry, context.lang, _)
     q = faq_log.quote(query) if query else []
     buttons: list[list[tuple[str, str]]] = [
         [
@@ -245,6 +248,16 @@ async def send_entry(
             )
     buttons.append(_navigation(context))
     await send(update, context, html, buttons)
+
+
+async def _calls_answer(context: BotContext, entry: Entry) -> str | None:
+    """ "When is the next call?" from the calls coordinators keep (bot/calls.py), if any."""
+    if entry.id not in CALL_ENTRIES:
+        return None
+    now = datetime.now(UTC)
+    names = {id_: s.short[context.lang] for id_, s in context.services.content.subthemes.items()}
+    question = entry.text[context.lang].question
+    return calls_answer(question, await calls.current(context.db, now), now, context.lang, names)
 
 
 async def send_none(

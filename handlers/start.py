@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import i18n
+from bot.calls import call_line, open_and_next
 from bot.channels.context import BotContext
 from bot.config import LANGUAGES
 from handlers import flows, privacy
 from handlers.common import PRIVATE, Handlers, answer_button, button_data, button_data_parts, show
-from storage import conversations, users
+from storage import calls, conversations, users
 
 MENU_PREFIX = "menu"  # callback data of this module's buttons
 LANGUAGE_PREFIX = "lang"  # callback data of this module's buttons
@@ -29,12 +32,17 @@ def menu_buttons(context: BotContext) -> list[list[tuple[str, str]]]:
             (_("🌐 Language"), button_data(MENU_PREFIX, "lang")),
             (_("ℹ️ Help"), button_data(MENU_PREFIX, "help")),
         ],
+        [(_("🔔 Call news"), button_data(MENU_PREFIX, "news"))],  # handlers.announcements
     ]
 
 
 async def send_menu(update: Update, context: BotContext, intro: str | None = None) -> None:
     _ = context.gettext
     text = _("What would you like to do?")
+    now = datetime.now(UTC)
+    open_call, _next = open_and_next(await calls.current(context.db, now), now)
+    if open_call is not None:  # one line: which call, how many days until it closes
+        text = f"{call_line(open_call, now, context.lang)}\n\n{text}"
     await show(update, context, f"{intro}\n\n{text}" if intro else text, menu_buttons(context))
 
 
@@ -92,6 +100,7 @@ async def help_(update: Update, context: BotContext) -> None:
         "/privacy – privacy notice; /mydata and /deletedata – your data\n"
         "/help – this help"
     )
+    text += "\n" + _("/subscribe – call news and deadline reminders; /unsubscribe ends them")
     await show(update, context, text, [[(_("⬅️ Menu"), button_data(MENU_PREFIX, "main"))]])
 
 

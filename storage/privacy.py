@@ -86,6 +86,16 @@ async def everything_about(db: Database, user_id: int) -> dict[str, Any]:
         "partner_memberships": memberships,
         "edits_in_others_drafts": edits,
         "invitations_sent": invitations,
+        # Call news (/subscribe) and what was addressed to the user (storage/outbox.py).
+        "subscription": (
+            await _rows(db, "SELECT * FROM subscriptions WHERE user_id = ?", (user_id,)) or [None]
+        )[0],
+        "announcements": await _rows(
+            db,
+            "SELECT a.kind, a.created_at, o.status, o.done_at FROM outbox o "
+            "JOIN announcements a ON a.id = o.announcement_id WHERE o.user_id = ? ORDER BY o.id",
+            (user_id,),
+        ),
     }
 
 

@@ -26,6 +26,8 @@ USER_TABLES = {
     "draft_members": "user_id",
     "draft_invitations": "created_by",
     "draft_history": "editor_id",
+    "subscriptions": "user_id",
+    "outbox": "user_id",
 }
 
 
@@ -36,6 +38,7 @@ async def _someone_with_everything(bot, user_id, *, submit=True):
     await user.send("/cancel")
     await user.send("What are the sub-themes?")
     await user.press("👍")
+    await user.send("/subscribe")
     await _submit_outline(bot, user, f"Project of {user_id}", submit=submit)
     await user.send("/outline")
     if "draft in progress" in user.last.text:

@@ -27,6 +27,9 @@ from telegram.warnings import PTBDeprecationWarning
 log = logging.getLogger(__name__)
 
 Keyboard = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
+# `rate_limit_args` of a request whose failures its sender handles itself (the broadcast,
+# bot/channels/broadcast.py): it waits its turn at the limiter, but is neither retried nor paused.
+SEND_ONCE = -1
 
 
 def _markup(rows: Keyboard | None) -> InlineKeyboardMarkup | None:
@@ -75,8 +78,10 @@ class RetryingRateLimiter(AIORateLimiter):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         request = functools.partial(
             AIORateLimiter.process_request,
-            self, callback, args, kwargs, endpoint, data, rate_limit_args,
+            self, callback, args, kwargs, endpoint, data, None,
         )  # fmt: skip
+        if rate_limit_args == SEND_ONCE:
+            return await request()
         for attempt in range(1, self.attempts + 1):
             try:
                 return await self._waiting_out_429(request, data.get("chat_id"), endpoint)
