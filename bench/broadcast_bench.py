@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.calls import announcement_html  # noqa: E402
-from bot.channels.telegram_standin import FakeTelegram, TelegramUser, serve_http  # noqa: E402
+from bot.channels.standin_transport import serve_http  # noqa: E402
+from bot.channels.standin_user import TelegramUser  # noqa: E402
+from bot.channels.telegram_standin import FakeTelegram  # noqa: E402
 
 TOKEN = "123456:BENCHbenchBENCHbenchBENCHbench_0123"
 FIRST_SUBSCRIBER = 6_000_000

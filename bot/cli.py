@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="serve on Telegram (long polling, or webhook if BOT_WEBHOOK_URL)")
+    web = sub.add_parser("web", help="serve the chat as a web page only (no Telegram token)")
+    web.add_argument("--host", default=None, help="address to listen on (BOT_WEB_HOST)")
+    web.add_argument("--port", type=int, default=None, help="port (BOT_WEB_PORT, else 8080)")
     console = sub.add_parser("console", help="chat with the bot offline in the terminal")
     console.add_argument(
         "--lang", choices=LANGUAGES, help="language your console user's Telegram reports"
@@ -238,7 +241,15 @@ def _run(settings: Settings) -> int:
 
     asyncio.run(_check_database(settings))
     asyncio.run(_check_token(settings))
-    app = build_application(settings)
+    if settings.web_port:  # the web chat beside Telegram, in the same Application
+        from bot.channels import web
+        from bot.channels.api_client import AiohttpRequest
+
+        api = web.WebBotApi()
+        app = build_application(settings, web.WebRouting(api, AiohttpRequest()))
+        web.attach(app, api, settings)
+    else:
+        app = build_application(settings)
     if settings.webhook_url:
         asyncio.run(webhook.serve(app, settings))
     else:
@@ -273,6 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(review_tools.outlines(settings, args, _applicant_notifier(settings)))
         if command in ("calls", "announce"):
             return asyncio.run(getattr(call_tools, command)(settings, args))
+        if command == "web":
+            from bot.channels.web import serve_alone
+
+            asyncio.run(_check_database(settings))
+            host = args.host or settings.web_host
+            port = args.port if args.port is not None else settings.web_port or 8080
+            return asyncio.run(serve_alone(settings, host, port))
         if command == "console":
             from bot.channels.console import run_console
 

@@ -6,11 +6,13 @@ an error message, a repr or a log line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
@@ -55,6 +57,12 @@ class Settings:
     console_downloads: Path = Path("./downloads")
     broadcast_share: int = 50  # percent of max_messages_per_second an announcement may use
     deadline_reminder_days: tuple[int, ...] = (14, 3)
+    # The web chat (bot/channels/web.py): served beside Telegram when web_port is set.
+    web_port: int | None = None
+    web_host: str = "127.0.0.1"
+    web_origin: str = ""  # the public origin, e.g. https://chat.example.fi (behind a proxy)
+    web_embed_origins: tuple[str, ...] = ()  # host sites allowed to show the widget
+    web_trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For names the visitor
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_token: bool) -> Settings:
@@ -92,6 +100,10 @@ class Settings:
                 raise ConfigError(
                     "COORDINATOR_IDS must be comma-separated numeric Telegram user ids, "
                     f"got a non-numeric item ({len(part)} characters)"
+                )
+            if int(part) >= 2**53:  # storage.web_visitors: web chat visitors are never coordinators
+                raise ConfigError(
+                    "COORDINATOR_IDS holds an id of a web chat visitor (2**53 or more)"
                 )
             coordinator_ids.add(int(part))
 
@@ -164,6 +176,7 @@ class Settings:
                 "BOT_DEADLINE_REMINDER_DAYS must be days before a call closes, comma-separated "
                 "(e.g. 14,3), or off"
             )
+        web = _web_settings(get)
 
         return cls(
             token=token,
@@ -190,4 +203,36 @@ class Settings:
             console_downloads=Path(get("BOT_CONSOLE_DOWNLOADS") or "./downloads"),
             broadcast_share=int(share_text),
             deadline_reminder_days=tuple(sorted({int(p) for p in reminder_parts}, reverse=True)),
+            **web,
         )
+
+
+def _web_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """BOT_WEB_*: the web chat's port, address, public origin, embedding sites and proxies."""
+    port_text = get("BOT_WEB_PORT")
+    if port_text is not None and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise ConfigError("BOT_WEB_PORT must be a port number between 1 and 65535")
+    origin = (get("BOT_WEB_ORIGIN") or "").rstrip("/")
+    embed = tuple(o.rstrip("/") for o in (get("BOT_WEB_EMBED_ORIGINS") or "").split())
+    for value in (origin, *embed) if origin else embed:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path:
+            raise ConfigError(
+                "BOT_WEB_ORIGIN and BOT_WEB_EMBED_ORIGINS take origins such as "
+                f"https://www.example.fi (scheme and host, no path), got {value[:60]!r}"
+            )
+    proxies = tuple((get("BOT_WEB_TRUSTED_PROXIES") or "").replace(",", " ").split())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_address(proxy)
+        except ValueError as error:
+            raise ConfigError(
+                f"BOT_WEB_TRUSTED_PROXIES takes IP addresses, got {proxy[:40]!r}"
+            ) from error
+    return {
+        "web_port": int(port_text) if port_text else None,
+        "web_host": get("BOT_WEB_HOST") or "127.0.0.1",
+        "web_origin": origin,
+        "web_embed_origins": embed,
+        "web_trusted_proxies": proxies,
+    }

@@ -298,11 +298,15 @@ async def content(settings: Settings, args: argparse.Namespace) -> int:
 
 async def coordinators(settings: Settings, args: argparse.Namespace) -> int:
     from storage import users
+    from storage.web_visitors import is_web_user
 
     async with _database(settings) as db:
         if args.action in ("add", "remove"):
             if args.user_id is None:
                 print(f"coordinators {args.action} needs a Telegram user id", file=sys.stderr)
+                return 2
+            if args.action == "add" and is_web_user(args.user_id):
+                print("a web chat visitor cannot be a coordinator", file=sys.stderr)
                 return 2
             await users.set_role(
                 db, args.user_id, "coordinator" if args.action == "add" else "applicant"

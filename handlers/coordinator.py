@@ -39,6 +39,7 @@ from handlers.common import (
 )
 from storage import learned
 from storage.reports import Filter
+from storage.web_visitors import is_web_user
 
 EXPORT_PREFIX = "ex"  # callback data of this module's buttons
 UNANSWERED_PREFIX = "un"  # callback data of this module's buttons
@@ -50,7 +51,7 @@ async def is_coordinator(context: BotContext) -> bool:
     """COORDINATOR_IDS, or the role in the database as this update read it (`load_user`): a
     role taken away on the command line counts from the next update on."""
     user = context.user
-    if user is None:
+    if user is None or is_web_user(user.id):  # coordinator tools stay in Telegram and the CLI
         return False
     return user.id in context.services.settings.coordinator_ids or user.role == "coordinator"
 

@@ -65,6 +65,14 @@ async def start(update: Update, context: BotContext) -> None:
         "to contact.",
         name=name,
     )
+    if not name:  # a web chat visitor has no name to greet
+        greeting = _(
+            "Hello! I help you prepare an ESF+ project application under the national theme "
+            "<b>ET 4.1.7 – Equality of the children, young people and families</b>.\n\n"
+            "I answer questions from the theme card and other ESF+ background sources (such as "
+            "rakennerahastot.fi), and I never make up answers: when I don't know, I tell you "
+            "whom to contact."
+        )
     if context.user is not None and context.user.language is None:
         greeting += "\n\n" + _("You can change the language with /language.")
     if context.user is not None and context.user.privacy_seen_at is None:

@@ -24,6 +24,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from storage.web_visitors import is_web_user
+
 log = logging.getLogger(__name__)
 
 Keyboard = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
@@ -76,6 +78,8 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if is_web_user(data.get("chat_id")):  # a web chat: answered in-process, not by Telegram
+            return await callback(*args, **kwargs)
         request = functools.partial(
             AIORateLimiter.process_request,
             self, callback, args, kwargs, endpoint, data, None,
