@@ -17,7 +17,7 @@ from telegram.ext import ExtBot
 from bot import i18n, review
 from bot.channels.replies import Keyboard, send_html
 from bot.config import Settings
-from storage import drafts, users
+from storage import drafts, partners, users
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ async def tell_applicant(
     status: str,
 ) -> bool:
     """A coordinator's decision on an outline (bot.review.applicant_notice), with a button that
-    opens the outline in the applicant's chat (handlers.submission's review, `ol:r:<id>`)."""
+    opens the outline in the applicant's chat (handlers.submission's review, `ol:r:<id>`). The
+    partners of a group project are told too: a returned outline is theirs to revise as well.
+    Whether the applicant (the owner) was told."""
     answers = await drafts.answers(db, draft_id)
 
     def compose(_: Callable[[str], str]) -> str:
@@ -80,4 +82,7 @@ async def tell_applicant(
     def buttons(_: Callable[[str], str]) -> Keyboard:
         return [[(_("👁 Open the outline"), f"ol:r:{draft_id}")]]
 
-    return await notify(bot, db, settings, user_id, compose, buttons)
+    told = await notify(bot, db, settings, user_id, compose, buttons)
+    for member in await partners.members(db, draft_id):
+        await notify(bot, db, settings, member.user_id, compose, buttons)
+    return told
