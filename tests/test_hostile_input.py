@@ -11,7 +11,7 @@ import asyncio
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
@@ -90,6 +90,7 @@ def test_any_question_gets_a_valid_reply(session, text):
 
 
 @given(text=TEXTS)
+@example(text="\x1b?00")  # a question once its control character is gone
 @SETTINGS
 def test_any_text_at_an_outline_step_is_stored_as_sent_or_refused_cleanly(session, text):
     user = session.new_user()
@@ -103,13 +104,13 @@ def test_any_text_at_an_outline_step_is_stored_as_sent_or_refused_cleanly(sessio
             (user.user_id,),
         )
     )
-    cleaned = clean_text(text)
-    if text.lstrip().startswith("?") and len(text.strip()) > 1:
+    cleaned = clean_text(text)  # what the bot reads: control characters gone ("\x1b?00" is "?00")
+    if cleaned.lstrip().startswith("?") and len(cleaned.strip()) > 1:
         assert rows == []  # a question, answered from the FAQ
     elif text.startswith("/"):
         assert rows == []  # a command (Telegram marks it so), not an answer
         assert "Step 1/" in replies[-1].text
-    elif in_step(text, TITLE, CONTENT, lambda _query: False).kind != "answer":
+    elif in_step(cleaned, TITLE, CONTENT, lambda _query: False).kind != "answer":
         assert rows == []  # small talk, or a question held until its button is pressed
         assert "Step 1/" in replies[-1].text
     elif 3 <= len(cleaned) <= 150:
