@@ -136,8 +136,9 @@ async def page_of_user(
 
 
 async def latest_editable(db: Database, user_id: int) -> Draft | None:
+    """The draft /outline offers to continue: a returned outline is being revised, too."""
     row = await db.fetchone(
-        f"SELECT {_COLUMNS} FROM drafts WHERE user_id = ? AND status = 'draft' "
+        f"SELECT {_COLUMNS} FROM drafts WHERE user_id = ? AND status IN ('draft', 'returned') "
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
         (user_id,),
     )

@@ -77,8 +77,12 @@ async def test_invite_join_edit_together_submit_comment_return_revise_resubmit_a
     assert (await _answers(bot, draft_id))["objectives"] == revised
     assert (await _history(bot, draft_id, "objectives"))[-1] == (revised, PARTNER)
 
+    # /outline offers the returned outline to continue, as it does a draft.
+    await owner.send("/outline")
+    assert "You have a draft in progress: <b>Group project</b>" in owner.last.text
+
     # The owner resubmits; the coordinator sees what changed since the comments and accepts.
-    await owner.press(f"ol:r:{draft_id}")
+    await owner.press("▶️ Continue")  # every section is filled in: the review
     await owner.press("✅ Resubmit")
     await owner.press("✅ Yes, submit")
     assert await _status(bot, draft_id) == "resubmitted"
