@@ -100,6 +100,17 @@ def test_console_chats_offline_and_ends_cleanly_at_end_of_input(tmp_path):
         assert conn.execute("SELECT language FROM users").fetchall() == [("sv",)]
 
 
+def test_a_second_console_session_on_the_same_database_is_answered_too(tmp_path):
+    """The bot skips an update id it handled before (a redelivery after a crash): a new session's
+    messages must not look like the last session's."""
+    env = {"BOT_DATABASE": str(tmp_path / "console.sqlite3")}
+    first = run_bot("console", "--lang", "en", env=env, stdin="/start\n")
+    second = run_bot("console", "--lang", "en", env=env, stdin="/start\n")
+    assert "bot> Hello Console!" in first.stdout
+    assert "bot> Hello Console!" in second.stdout
+    assert "handled before" not in second.stderr
+
+
 def test_console_refuses_a_database_it_cannot_use(tmp_path):
     path = tmp_path / "broken.sqlite3"
     path.write_bytes(b"garbage" * 200)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -52,7 +53,9 @@ async def run_console(
     language_code: str | None = None,
     user_id: int = CONSOLE_USER_ID,
 ) -> int:
-    telegram = FakeTelegram()
+    # Update ids from the clock, as Telegram's only grow: the bot skips an id it handled before
+    # (a redelivery), and a second session on the same database must not look like one.
+    telegram = FakeTelegram(first_update_id=time.time_ns() // 1000)
     downloads = settings.console_downloads
     app = build_application(settings, InProcessRequest(telegram))
     choices: list[tuple[str, str]] = []

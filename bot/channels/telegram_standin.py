@@ -103,7 +103,7 @@ def _check_markup(markup: Any) -> list[str]:
 
 
 class FakeTelegram:
-    def __init__(self) -> None:
+    def __init__(self, first_update_id: int = 1) -> None:
         self.calls: list[ApiCall] = []
         self.violations: list[str] = []
         # Messages by chat, then message id: a long benchmark run must not scan every chat.
@@ -117,7 +117,7 @@ class FakeTelegram:
         # number of seconds makes the request hang that long and then fail.
         self.fault: Callable[[str], ApiError | float | None] | None = None
         self._message_ids = itertools.count(1)
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(first_update_id)
         self._pending: list[dict[str, Any]] = []
         self._arrived = asyncio.Condition()
         self.events: dict[int, int] = {}  # per chat: messages sent plus edits made
