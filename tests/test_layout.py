@@ -66,3 +66,19 @@ def test_the_check_sees_telegram_imports_wherever_they_are() -> None:
     source = "import json\n\ndef send():\n    from bot import channels\n    import telegram.ext\n"
     assert sorted(filter(forbidden, imported_names(source))) == ["bot.channels", "telegram.ext"]
     assert not forbidden("telegraph") and not forbidden("bot.channelsx")
+
+
+def test_every_package_is_installed_by_pip():
+    """`pip install .` installs only the packages pyproject.toml names: a new subpackage left out
+    works from the source tree and fails once installed (the CI smoke test found bot.faq)."""
+    import tomllib
+
+    named = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        init.parent.relative_to(ROOT).as_posix().replace("/", ".")
+        for top in ("bot", "handlers", "storage", "content", "locales")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found <= named, sorted(found - named)
