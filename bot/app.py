@@ -52,7 +52,7 @@ from handlers import (
     submission,
 )
 from handlers.flows import Router
-from storage import Database, learned, users
+from storage import Database, learned, users, web_visitors
 from storage import privacy as privacy_store
 
 log = logging.getLogger(__name__)
@@ -237,16 +237,17 @@ async def _reload_learned(services: Services) -> None:
 
 
 async def _housekeeping_daily(services: Services) -> None:
-    """Now and then once a day: forget handled updates older than two days, and with
-    BOT_RETENTION_DAYS purge inactive users, stale drafts and old questions. A task of ours, not
-    python-telegram-bot's JobQueue: docs/performance.md ("Scheduled work") says why."""
+    """Now and then once a day: forget handled updates older than two days and web visitors who
+    never said anything in two days, and with BOT_RETENTION_DAYS purge inactive users, stale
+    drafts and old questions. A task of ours, not python-telegram-bot's JobQueue:
+    docs/performance.md ("Scheduled work") says why."""
     days = services.settings.retention_days
     while True:
         now = datetime.now(UTC)
         try:
-            await users.forget_handled_updates(
-                services.db, (now - timedelta(days=2)).isoformat(timespec="seconds")
-            )
+            two_days_ago = (now - timedelta(days=2)).isoformat(timespec="seconds")
+            await users.forget_handled_updates(services.db, two_days_ago)
+            await web_visitors.forget_idle_visitors(services.db, two_days_ago)
             if days:
                 before = (now - timedelta(days=days)).isoformat(timespec="seconds")
                 users_gone, drafts_gone = await privacy_store.purge(

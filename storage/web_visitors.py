@@ -103,3 +103,18 @@ def _claim(code_hash: bytes, token_hash: bytes, conn: sqlite3.Connection) -> int
 
 async def forget_session(db: Database, token: str) -> None:
     await db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (_hash(token),))
+
+
+async def forget_idle_visitors(db: Database, before: str) -> int:
+    """Visitors created before `before` who never sent the bot anything (no user row: e.g. they
+    only asked for a device code) and their cookies; how many. A visitor who did is erased with
+    their user (/deletedata, the retention purge) by the trigger of migration 14."""
+    return await db.write(functools.partial(_forget_idle_visitors, before))
+
+
+def _forget_idle_visitors(before: str, conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "DELETE FROM web_visitors WHERE created_at < ? AND NOT EXISTS "
+        "(SELECT 1 FROM users u WHERE u.id = web_visitors.id + ?)",
+        (before, WEB_USER_ID_MIN),
+    ).rowcount

@@ -234,3 +234,24 @@ async def test_retention_purges_inactive_users_when_the_bot_starts_and_daily(tmp
                 break
             await asyncio.sleep(0.02)
         assert await _rows_referring_to(harness.db, 1301) == {}
+
+
+async def test_web_visitors_who_never_said_anything_are_forgotten_daily(tmp_path, settings):
+    """A browser that only asked for a device code has a visitor row and no user: housekeeping
+    forgets it after two days; a visitor who talked to the bot stays (it goes with its user)."""
+    from storage import web_visitors
+
+    async with running_harness(settings) as first:
+        idle = await web_visitors.new_visitor(first.db, "idle-cookie")
+        talked = await web_visitors.new_visitor(first.db, "talking-cookie")
+        await first.user(user_id=talked, language_code="en")
+        await first.db.execute("UPDATE web_visitors SET created_at = '2020-01-01T00:00:00+00:00'")
+
+    async with running_harness(settings) as harness:
+        for _ in range(100):  # housekeeping runs as a background task right after start-up
+            if await web_visitors.visitor_of(harness.db, "idle-cookie") is None:
+                break
+            await asyncio.sleep(0.02)
+        assert await web_visitors.visitor_of(harness.db, "idle-cookie") is None
+        assert await web_visitors.visitor_of(harness.db, "talking-cookie") == talked
+        assert idle != talked
