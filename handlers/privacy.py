@@ -25,6 +25,7 @@ from handlers.common import (
 )
 from storage import drafts, privacy, users
 from storage import partners as partners_store
+from storage.web_visitors import is_web_user
 
 PREFIX = "pv"  # callback data of this module's buttons
 
@@ -96,6 +97,7 @@ async def notice(update: Update, context: BotContext) -> None:
         controller=_controller(context),
         retention=_retention(context),
         submitted=_submitted(context),
+        web=context.user is not None and is_web_user(context.user.id),
         _=context.gettext,
     )
     await send(update, context, html, [[(context.gettext("⬅️ Menu"), button_data("menu", "main"))]])

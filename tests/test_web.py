@@ -166,6 +166,7 @@ async def test_privacy_and_mydata_work_as_in_telegram(web):
     visitor = await web.visitor("en")
     await visitor.send("/privacy")
     assert "/deletedata" in visitor.last_text
+    assert "cookie" in visitor.last_text and "Telegram user id" not in visitor.last_text
     await visitor.send("/mydata")
     [sent] = [m for m in visitor.messages.values() if "file" in m]
     async with visitor.session.get(f"{web.base}{sent['file']['url']}") as response:
